@@ -1,0 +1,1 @@
+"""ctapipe_sst1m.dl3"""

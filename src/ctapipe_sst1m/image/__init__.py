@@ -1,0 +1,1 @@
+"""Image processing: the SST-1M image cleaner."""

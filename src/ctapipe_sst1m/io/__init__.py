@@ -1,0 +1,1 @@
+"""Input/output: the SST-1M event source and file helpers."""

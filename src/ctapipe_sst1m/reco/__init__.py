@@ -1,0 +1,1 @@
+"""Reconstruction: random-forest training/application helpers and stereo combiners."""

@@ -1,0 +1,1 @@
+"""Stereo: coincident-event matching between telescopes and stereo geometry."""

@@ -1,0 +1,1 @@
+"""Command-line tools (ctapipe ``Tool`` subclasses); each module holds one tool and ``main``."""
