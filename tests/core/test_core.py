@@ -1,0 +1,43 @@
+"""Atomic outputs and input expansion."""
+
+import pytest
+
+from ctapipe_sst1m.core import atomic_output, expand_input_paths
+
+
+def test_atomic_output_renames_on_success(tmp_path):
+    target = tmp_path / "out.h5"
+    with atomic_output(target) as tmp:
+        assert tmp.parent == tmp_path and tmp.name.endswith(".h5")
+        tmp.write_text("complete")
+    assert target.read_text() == "complete"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.h5"]
+
+
+def test_atomic_output_leaves_nothing_on_crash(tmp_path):
+    target = tmp_path / "out.h5"
+    with pytest.raises(ZeroDivisionError), atomic_output(target) as tmp:
+        tmp.write_text("half")
+        1 / 0  # noqa: B018
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_output_refuses_to_overwrite(tmp_path):
+    target = tmp_path / "out.h5"
+    target.write_text("old")
+    with pytest.raises(FileExistsError, match="--overwrite"), atomic_output(target):
+        pass
+    with atomic_output(target, overwrite=True) as tmp:
+        tmp.write_text("new")
+    assert target.read_text() == "new"
+
+
+def test_expand_input_paths(tmp_path):
+    for name in ("b.h5", "a.h5", "c.txt"):
+        (tmp_path / name).write_text("x")
+    assert [p.name for p in expand_input_paths([tmp_path])] == ["a.h5", "b.h5"]
+    assert [p.name for p in expand_input_paths([str(tmp_path / "*.txt")])] == ["c.txt"]
+    both = expand_input_paths([tmp_path / "a.h5", tmp_path, str(tmp_path / "a.*")])
+    assert [p.name for p in both] == ["a.h5", "b.h5"]
+    with pytest.raises(FileNotFoundError, match="missing.h5"):
+        expand_input_paths([tmp_path / "missing.h5"])
