@@ -72,7 +72,14 @@ def digicam_pixel_positions_engineering(pitch=PIXEL_PITCH):
     apothem = _OUTLINE_APOTHEM_PITCHES * p
     eps = 1e-6 * p
     keep = np.ones(x.size, dtype=bool)
-    for angle_deg, inclusive in ((60, True), (180, True), (300, True), (0, False), (120, False), (240, False)):
+    for angle_deg, inclusive in (
+        (60, True),
+        (180, True),
+        (300, True),
+        (0, False),
+        (120, False),
+        (240, False),
+    ):
         angle = np.deg2rad(angle_deg)
         proj = x * np.cos(angle) + y * np.sin(angle)
         keep &= proj <= apothem + eps if inclusive else proj < apothem - eps
