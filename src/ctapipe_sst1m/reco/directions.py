@@ -1,0 +1,139 @@
+"""Direction helpers on the sphere, vectorised over telescope events.
+
+Directions are handled as unit vectors in the horizontal (AltAz) frame: averaging unit vectors
+and measuring angles between them needs no azimuth wrap handling and stays correct near the
+zenith, unlike averaging altitude and azimuth separately (a known flaw of the reference
+implementation).
+"""
+
+import itertools
+
+import astropy.units as u
+import numpy as np
+from ctapipe.reco.preprocessing import telescope_to_horizontal
+
+__all__ = [
+    "altaz_to_unit_vectors",
+    "unit_vectors_to_altaz",
+    "angular_distance",
+    "disp_candidates",
+    "sign_combinations",
+    "choose_sign_combination",
+]
+
+#: Sign combinations of two telescopes in the order of the reference (first letter: lower tel_id).
+TWO_TELESCOPE_COMBINATIONS = ("pp", "mm", "mp", "pm")
+
+
+@u.quantity_input(alt=u.deg, az=u.deg)
+def altaz_to_unit_vectors(alt, az):
+    """Cartesian unit vectors ``(..., 3)`` (x north, y west-positive convention of AltAz).
+
+    Only differences and means of these vectors are used, so the handedness does not matter
+    as long as `unit_vectors_to_altaz` is its inverse.
+    """
+    alt_rad = alt.to_value(u.rad)
+    az_rad = az.to_value(u.rad)
+    cos_alt = np.cos(alt_rad)
+    return np.stack([cos_alt * np.cos(az_rad), cos_alt * np.sin(az_rad), np.sin(alt_rad)], axis=-1)
+
+
+def unit_vectors_to_altaz(vectors):
+    """Inverse of `altaz_to_unit_vectors`; vectors need not be normalised.
+
+    Returns
+    -------
+    alt, az : astropy.units.Quantity
+        Altitude in [-90°, 90°] and azimuth in [0°, 360°), in degrees.
+    """
+    vectors = np.asarray(vectors, dtype=np.float64)
+    x, y, z = vectors[..., 0], vectors[..., 1], vectors[..., 2]
+    alt = np.arctan2(z, np.hypot(x, y))
+    az = np.mod(np.arctan2(y, x), 2 * np.pi)
+    return u.Quantity(np.rad2deg(alt), u.deg), u.Quantity(np.rad2deg(az), u.deg)
+
+
+def angular_distance(first, second):
+    """Great-circle angle in radians between two arrays of unit vectors ``(..., 3)``.
+
+    Uses ``atan2(|a × b|, a · b)``, which is accurate for small and large angles alike.
+    """
+    cross = np.linalg.norm(np.cross(first, second), axis=-1)
+    dot = np.sum(first * second, axis=-1)
+    return np.arctan2(cross, dot)
+
+
+@u.quantity_input(
+    fov_lon=u.deg, fov_lat=u.deg, psi=u.deg, disp_norm=u.deg, pointing_alt=u.deg, pointing_az=u.deg
+)
+def disp_candidates(fov_lon, fov_lat, psi, disp_norm, pointing_alt, pointing_az):
+    """The two disp source candidates of every telescope event as AltAz unit vectors.
+
+    Candidate ``s`` (index 0 for ``+``, 1 for ``-``) lies at
+    ``cog + s · |disp| · (cos ψ, sin ψ)`` in the telescope frame of the event's own pointing.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(n, 2, 3)``.
+    """
+    norm = np.abs(disp_norm.to_value(u.deg))
+    psi_rad = psi.to_value(u.rad)
+    step_lon = norm * np.cos(psi_rad)
+    step_lat = norm * np.sin(psi_rad)
+    lon = fov_lon.to_value(u.deg)
+    lat = fov_lat.to_value(u.deg)
+    # one vectorised transformation for both signs
+    cand_lon = np.concatenate([lon + step_lon, lon - step_lon]) * u.deg
+    cand_lat = np.concatenate([lat + step_lat, lat - step_lat]) * u.deg
+    alt_p = np.concatenate([pointing_alt.to_value(u.deg)] * 2) * u.deg
+    az_p = np.concatenate([pointing_az.to_value(u.deg)] * 2) * u.deg
+    alt, az = telescope_to_horizontal(cand_lon, cand_lat, alt_p, az_p)
+    vectors = altaz_to_unit_vectors(alt, az)
+    n = len(lon)
+    return np.stack([vectors[:n], vectors[n:]], axis=1)
+
+
+def sign_combinations(n_tel):
+    """Sign assignments for ``n_tel`` telescopes as an ``(n_comb, n_tel)`` array of ±1.
+
+    For two telescopes the order is the reference's pp, mm, mp, pm (first entry belongs to the
+    lower tel_id), so ties resolve identically. For more telescopes all ``2**n_tel`` products.
+    """
+    if n_tel == 2:
+        letters = {"p": 1, "m": -1}
+        return np.array([[letters[c] for c in combo] for combo in TWO_TELESCOPE_COMBINATIONS])
+    return np.array(list(itertools.product((1, -1), repeat=n_tel)))
+
+
+def choose_sign_combination(candidates):
+    """Pick for each event the disp sign combination whose directions agree best.
+
+    Parameters
+    ----------
+    candidates : numpy.ndarray
+        ``(n_events, n_tel, 2, 3)`` unit vectors, sign index 0 = ``+``, 1 = ``-``; telescopes
+        ordered by tel_id.
+
+    Returns
+    -------
+    best : numpy.ndarray
+        ``(n_events,)`` index into `sign_combinations` (first minimum on ties).
+    min_distance : numpy.ndarray
+        ``(n_events,)`` sum of pairwise angular distances of the chosen directions [rad];
+        for two telescopes simply their separation.
+    chosen : numpy.ndarray
+        ``(n_events, n_tel, 3)`` the chosen direction of every telescope.
+    """
+    n_events, n_tel = candidates.shape[:2]
+    signs = sign_combinations(n_tel)
+    sign_index = (signs < 0).astype(np.intp)  # (n_comb, n_tel)
+    tel_index = np.broadcast_to(np.arange(n_tel), sign_index.shape)
+    # (n_events, n_comb, n_tel, 3)
+    per_combination = candidates[:, tel_index, sign_index]
+    distance = np.zeros((n_events, len(signs)))
+    for i, j in itertools.combinations(range(n_tel), 2):
+        distance += angular_distance(per_combination[:, :, i], per_combination[:, :, j])
+    best = np.argmin(distance, axis=1)
+    rows = np.arange(n_events)
+    return best, distance[rows, best], per_combination[rows, best]
