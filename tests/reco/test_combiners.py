@@ -22,8 +22,8 @@ POINT_AZ = 10.0
 def _disp_table(cogs, sources, disp_scale=1.0, tel_ids=(1, 2), valid=None, intensity=None):
     """Telescope events whose signed disp points from each cog to its source exactly."""
     rows = []
-    for event_id, (cog_pair, source) in enumerate(zip(cogs, sources)):
-        for k, (tel_id, cog) in enumerate(zip(tel_ids, cog_pair)):
+    for event_id, (cog_pair, source) in enumerate(zip(cogs, sources, strict=True)):
+        for k, (tel_id, cog) in enumerate(zip(tel_ids, cog_pair, strict=True)):
             d_lon, d_lat = source[0] - cog[0], source[1] - cog[1]
             psi = np.degrees(np.arctan2(d_lat, d_lon))
             # keep psi inside (-90, 90] like Hillas; flip the disp sign instead

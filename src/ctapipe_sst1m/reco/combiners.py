@@ -95,7 +95,7 @@ def _subarray_index(table):
 def _telescope_lists(tel_ids, group_index, valid, n_groups):
     """``n_groups`` lists of the tel_ids that contributed to each array event."""
     lists = [[] for _ in range(n_groups)]
-    for index, tel_id in zip(group_index[valid].tolist(), tel_ids[valid].tolist()):
+    for index, tel_id in zip(group_index[valid].tolist(), tel_ids[valid].tolist(), strict=True):
         lists[index].append(tel_id)
     return lists
 
