@@ -35,6 +35,6 @@ nitpicky = False
 intersphinx_mapping = {}
 
 templates_path = []
-exclude_patterns = ["_build", "api"]
+exclude_patterns = ["_build"]
 html_theme = "alabaster"
 html_static_path = []
