@@ -1,0 +1,105 @@
+"""Performance functions on known distributions; model metadata and scikit-learn guard."""
+
+import json
+
+import astropy.units as u
+import numpy as np
+import pytest
+import sklearn
+from ctapipe.reco import EnergyRegressor
+
+from ctapipe_sst1m.instrument import sst1m_subarray
+from ctapipe_sst1m.reco.metadata import (
+    MODELS_JSON,
+    IncompatibleModelError,
+    load_model,
+    model_metadata,
+    write_model,
+    write_models_json,
+)
+from ctapipe_sst1m.reco.performance import (
+    angular_performance,
+    angular_separation,
+    energy_bins,
+    energy_performance,
+    gamma_hadron_auc,
+)
+
+
+def test_energy_performance_recovers_injected_bias_and_resolution():
+    rng = np.random.default_rng(1)
+    n = 200_000
+    true = 10 ** rng.uniform(-0.5, 1.5, n) * u.TeV
+    rel = rng.normal(0.1, 0.2, n)  # bias +10 %, resolution 20 %
+    reco = true * (1 + rel)
+    table = energy_performance(true, reco, energy_bins(-0.5, 1.5, 4))
+    np.testing.assert_allclose(table["bias"], 0.1, atol=0.01)
+    np.testing.assert_allclose(table["resolution"], 0.2, atol=0.01)
+    assert table["n_events"].sum() == n
+
+
+def test_angular_performance_68_percent_of_rayleigh():
+    rng = np.random.default_rng(2)
+    n = 100_000
+    sigma = 0.15
+    theta = np.hypot(rng.normal(0, sigma, n), rng.normal(0, sigma, n)) * u.deg
+    table = angular_performance(np.full(n, 1.0) * u.TeV, theta, [0.5, 2] * u.TeV)
+    # 68 % containment of a 2D Gaussian: sigma * sqrt(-2 ln(0.32))
+    expected = sigma * np.sqrt(-2 * np.log(1 - 0.6827))
+    assert table["angular_resolution_68"][0].to_value(u.deg) == pytest.approx(expected, rel=0.02)
+
+
+def test_angular_separation_and_auc():
+    sep = angular_separation(70 * u.deg, 359.5 * u.deg, 70 * u.deg, 0.5 * u.deg)
+    assert sep.to_value(u.deg) == pytest.approx(1.0 * np.cos(np.deg2rad(70)), rel=1e-3)
+    labels = np.array([1, 1, 1, 0, 0, 0], bool)
+    assert gamma_hadron_auc([0.9, 0.8, 0.3, 0.4, 0.1, 0.2], labels) == pytest.approx(8 / 9)
+    assert gamma_hadron_auc([0.9, np.nan, 0.7, 0.1, 0.2, 0.3], labels) == 1.0
+
+
+def _tiny_regressor():
+    subarray = sst1m_subarray((1, 2))
+    reg = EnergyRegressor(
+        subarray, model_cls="RandomForestRegressor", model_config={"n_estimators": 2}
+    )
+    reg.features = ["a"]
+    rng = np.random.default_rng(0)
+    from astropy.table import Table
+
+    table = Table({"a": rng.uniform(size=50), "true_energy": rng.uniform(1, 2, 50) * u.TeV})
+    reg.fit(subarray.tel[1], table)
+    return reg
+
+
+def test_metadata_written_and_loaded(tmp_path):
+    reg = _tiny_regressor()
+    meta = model_metadata(config={"x": 1}, node={"zenith_deg": 20.0})
+    path = write_model(reg, tmp_path / "energy.pkl", meta)
+    write_models_json(tmp_path, meta)
+    loaded = load_model(path)
+    assert loaded.sst1m_metadata["sklearn_version"] == sklearn.__version__
+    assert loaded.sst1m_metadata["config"] == {"x": 1}
+    assert set(meta) >= {"ctapipe_sst1m_version", "ctapipe_version", "sklearn_version"}
+
+
+def test_incompatible_sklearn_from_models_json(tmp_path):
+    reg = _tiny_regressor()
+    meta = model_metadata()
+    path = write_model(reg, tmp_path / "energy.pkl", meta)
+    meta["sklearn_version"] = "1.2.2"
+    (tmp_path / MODELS_JSON).write_text(json.dumps(meta))
+    with pytest.raises(IncompatibleModelError, match="trained with scikit-learn 1.2.2") as err:
+        load_model(path)
+    assert "\n" not in str(err.value)
+
+
+def test_incompatible_sklearn_from_pickle(tmp_path, monkeypatch):
+    reg = _tiny_regressor()
+    # pretend the forest was pickled by another scikit-learn
+    import sklearn.base
+
+    monkeypatch.setattr(sklearn.base, "__version__", "1.2.2")
+    write_model(reg, tmp_path / "energy.pkl", model_metadata())
+    monkeypatch.undo()
+    with pytest.raises(IncompatibleModelError, match="pickled with scikit-learn 1.2.2"):
+        load_model(tmp_path / "energy.pkl")
