@@ -125,7 +125,7 @@ def _minor(version):
 
 
 def check_sklearn_version(trained_with, source):
-    """Raise `IncompatibleModelError` unless ``trained_with`` matches the installed minor version."""
+    """Raise `IncompatibleModelError` unless ``trained_with`` has the installed minor version."""
     if _minor(trained_with) != _minor(sklearn.__version__):
         raise IncompatibleModelError(
             f"{source}: models were trained with scikit-learn {trained_with}, installed is"

@@ -23,6 +23,10 @@ __all__ = [
 ]
 
 
+def _counts(energy, bins):
+    return np.histogram(energy.to_value(u.TeV), bins.to_value(u.TeV))[0]
+
+
 def energy_bins(log10_min_tev=-1.0, log10_max_tev=3.0, n_bins=20):
     """Logarithmic energy bin edges in TeV (SST-1M default: 20 bins from 0.1 to 1000 TeV)."""
     return np.logspace(log10_min_tev, log10_max_tev, n_bins + 1) * u.TeV
