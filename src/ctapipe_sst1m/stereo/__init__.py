@@ -1,1 +1,38 @@
-"""Stereo: coincident-event matching between telescopes and stereo geometry."""
+"""Stereo: coincident-event matching between telescopes and stereo geometry.
+
+Matchers (ctapipe ``Component``\\ s, usable by any two-telescope pipeline)::
+
+    from ctapipe_sst1m.stereo import WhiteRabbitClosest
+    i1, i2 = WhiteRabbitClosest()(table_tel1, table_tel2)
+"""
+
+from .core import coincidence_profile, nearest_unique_pairs, refine_offset
+from .matching import (
+    ERA_SWAT,
+    ERA_WHITE_RABBIT,
+    EventMatcher,
+    MatchDiagnostics,
+    MatchingInputError,
+    SlidingWindow,
+    SWATEventIDs,
+    WhiteRabbitClosest,
+    matcher_name_for_date,
+)
+from .timestamps import ns_to_time, time_to_ns
+
+__all__ = [
+    "ERA_SWAT",
+    "ERA_WHITE_RABBIT",
+    "EventMatcher",
+    "MatchDiagnostics",
+    "MatchingInputError",
+    "SWATEventIDs",
+    "SlidingWindow",
+    "WhiteRabbitClosest",
+    "coincidence_profile",
+    "matcher_name_for_date",
+    "nearest_unique_pairs",
+    "ns_to_time",
+    "refine_offset",
+    "time_to_ns",
+]
