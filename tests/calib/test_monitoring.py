@@ -1,0 +1,199 @@
+"""PedestalMonitor: causal rolling pedestal statistics on synthetic DigiCam event streams."""
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.time import Time
+from ctapipe.containers import (
+    ArrayEventContainer,
+    EventType,
+    R0CameraContainer,
+    R1CameraContainer,
+)
+from ctapipe.image.extractor import LocalPeakWindowSum
+from ctapipe.io import read_table
+from traitlets.config import Config
+
+from ctapipe_sst1m.calib.monitoring import (
+    PEDESTAL_CHUNK_GROUP,
+    PEDESTAL_HISTOGRAM_GROUP,
+    PEDESTAL_MONITORING_GROUP,
+    PedestalMonitor,
+    RollingPixelWindow,
+    nsb_rate_label,
+)
+from ctapipe_sst1m.image import nsb_level_from_monitoring
+from ctapipe_sst1m.instrument import N_PIXELS, sst1m_subarray
+
+TEL = 22
+T0 = Time("2024-03-04T22:00:00", scale="tai")
+
+
+@pytest.fixture(scope="module")
+def subarray():
+    return sst1m_subarray()
+
+
+def make_event(i, noise, pedestal, rng, blob=0.0):
+    """One synthetic event: Gaussian sample noise (p.e./sample) and an optional bright blob."""
+    event = ArrayEventContainer()
+    event.index.event_id = i
+    event.trigger.time = T0 + i * 10 * u.ms
+    event.trigger.event_type = EventType.SKY_PEDESTAL if pedestal else EventType.SUBARRAY
+    waveform = rng.normal(0.0, noise, size=(1, N_PIXELS, 50)).astype(np.float32)
+    if blob:
+        waveform[0, :40, 20:24] += blob
+    event.r1.tel[TEL] = R1CameraContainer(
+        waveform=waveform,
+        selected_gain_channel=np.zeros(N_PIXELS, np.int8),
+        pixel_status=np.zeros(N_PIXELS, np.uint8),
+    )
+    event.r0.tel[TEL] = R0CameraContainer(waveform=(300 + 8 * waveform).astype(np.uint16))
+    return event
+
+
+def stream(n, step_at, noise_before, noise_after, seed=1, pedestal_every=3):
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        noise = noise_before if i < step_at else noise_after
+        yield make_event(i, noise, pedestal=(i % pedestal_every == 0), rng=rng)
+
+
+def run(monitor, events):
+    levels, containers = [], []
+    for event in events:
+        monitor(event)
+        levels.append(monitor.nsb_level(TEL))
+        containers.append(event.monitoring.tel[TEL].camera)
+    return np.array(levels, dtype=float), containers
+
+
+def test_rolling_window_matches_numpy():
+    rng = np.random.default_rng(0)
+    window = RollingPixelWindow(size=5, n_pixels=4)
+    images = rng.normal(size=(12, 4))
+    images[3, 1] = np.nan
+    for image in images:
+        window.add(image)
+    last = images[-5:]
+    np.testing.assert_allclose(window.mean(), np.nanmean(last, axis=0))
+    np.testing.assert_allclose(window.std(), np.nanstd(last, axis=0), rtol=1e-6)
+    np.testing.assert_allclose(window.median(), np.nanmedian(last, axis=0))
+    assert len(window) == 5 and window.n_added == 12
+
+
+def test_causal_window_nsb_step(subarray):
+    """Levels before the NSB step do not depend on what comes after; after it they rise."""
+    config = Config({"PedestalMonitor": {"window_size": 8, "min_events": 4}})
+    stepped, _ = run(PedestalMonitor(subarray, config=config), stream(90, 45, 0.3, 1.2))
+    flat, _ = run(PedestalMonitor(subarray, config=config), stream(90, 45, 0.3, 0.3))
+    # identical inputs up to the step: identical (bitwise) statistics, no look-ahead
+    np.testing.assert_array_equal(stepped[:45], flat[:45])
+    # the first pedestal after the step (event 45) already moves the level
+    assert stepped[45] > flat[45]
+    # once the window (8 pedestals = 24 events) has turned over, the level is stable and higher
+    assert np.all(stepped[45 + 24 :] > 2 * flat[45 + 24 :])
+    np.testing.assert_allclose(stepped[-1], stepped[-10], rtol=0.2)
+
+
+def test_levels_equal_independent_calculation(subarray):
+    """The reported level is the camera mean of the last pedestal images up to each event."""
+    config = Config(
+        {"PedestalMonitor": {"window_size": 5, "min_events": 2, "use_shower_free_events": False}}
+    )
+    monitor = PedestalMonitor(subarray, config=config)
+    extractor = LocalPeakWindowSum(subarray)
+    seen = []
+    for event in stream(40, 20, 0.5, 1.0, seed=3):
+        if event.trigger.event_type == EventType.SKY_PEDESTAL:
+            r1 = event.r1.tel[TEL]
+            seen.append(extractor(r1.waveform, TEL, r1.selected_gain_channel, None).image)
+        monitor(event)
+        expected = np.mean(np.mean(seen[-5:], axis=0))
+        assert monitor.nsb_level(TEL) == pytest.approx(expected, rel=1e-5)
+        stats = event.monitoring.tel[TEL].camera.pixel_statistics.pedestal_image
+        assert stats.mean.shape == (1, N_PIXELS)
+        assert nsb_level_from_monitoring(event.monitoring.tel[TEL].camera) == pytest.approx(
+            expected, rel=1e-5
+        )
+        if len(seen) >= 2:
+            np.testing.assert_allclose(stats.std[0], np.std(seen[-5:], axis=0), atol=1e-4)
+        else:
+            assert stats.std is None
+    assert monitor.statistics_source(TEL) == "sky_pedestal"
+    assert monitor.n_pedestal_events(TEL) == 14
+    # baseline RMS from the raw samples at 8 ADC per p.e.: 7 pedestals with 0.5 p.e. noise
+    # (4 ADC) and 7 with 1.0 p.e. (8 ADC) in the 100-event window -> 6 ADC
+    assert np.median(monitor.baseline_rms(TEL)) == pytest.approx(6.0, rel=0.05)
+
+
+def test_shower_free_fallback_without_pedestals(subarray, caplog):
+    config = Config({"PedestalMonitor": {"min_events": 3, "shower_free_every": 1}})
+    monitor = PedestalMonitor(subarray, config=config)
+    rng = np.random.default_rng(5)
+    events = [make_event(i, 0.5, pedestal=False, rng=rng, blob=30.0 * (i % 2)) for i in range(8)]
+    levels, containers = run(monitor, events)
+    # NSB level known from the very first (shower-free) event on
+    assert np.all(np.isfinite(levels))
+    assert monitor.statistics_source(TEL) == "shower_free"
+    assert "estimating them from shower free" in caplog.text
+    # events with the 30 p.e. blob are excluded (too many pixels): only the 4 NSB-only events
+    assert len(monitor._states[TEL].fallback) == 4
+    # compare with a pedestal-fed monitor on the same NSB: same level within 5 %
+    reference, _ = run(PedestalMonitor(subarray), stream(30, 99, 0.5, 0.5, pedestal_every=1))
+    assert levels[-1] == pytest.approx(reference[-1], rel=0.05)
+    # a blob-free image has finite mean everywhere; std only once min_events images are in
+    stats = containers[-1].pixel_statistics.pedestal_image
+    assert stats.std is not None and np.isfinite(stats.mean).all()
+
+
+def test_nsb_rate_label():
+    table = [
+        {"mean_charge_bin_low": 2.4287, "nsb_rate": "med"},
+        {"mean_charge_bin_low": 0, "nsb_rate": "low"},
+    ]
+    assert nsb_rate_label(table, 3.19) == "med"
+    assert nsb_rate_label(table, 1.0) == "low"
+    assert nsb_rate_label(table, None) is None
+
+
+def test_tables_written_and_reclean(subarray, tmp_path):
+    config = Config(
+        {
+            "PedestalMonitor": {
+                "store_pixel_charges": True,
+                "table_interval": 2,
+                "chunk_duration": 0.2,
+                "min_events": 2,
+                "use_shower_free_events": False,
+            }
+        }
+    )
+    monitor = PedestalMonitor(subarray, config=config)
+    run(monitor, stream(60, 30, 0.3, 1.2))
+    path = tmp_path / "mon.h5"
+    assert monitor.write(path) == path
+    rolling = read_table(path, f"{PEDESTAL_MONITORING_GROUP}/tel_{TEL:03d}")
+    assert len(rolling) == 10  # 20 pedestal updates, one row every 2
+    assert rolling["source"][0] == "sky_pedestal"
+    assert rolling["nsb_level"][-1] > 2 * rolling["nsb_level"][0]
+    assert rolling["mean"].shape == (10, N_PIXELS)
+    chunks = read_table(path, f"{PEDESTAL_CHUNK_GROUP}/tel_{TEL:03d}")
+    # 0.6 s of events in windows of 0.2 s (a window closes at the first pedestal beyond it)
+    assert len(chunks) == 3
+    assert chunks["mean"].shape == (3, 1, N_PIXELS)
+    assert chunks["n_events"].sum() == 20
+    hist = read_table(path, f"{PEDESTAL_HISTOGRAM_GROUP}/tel_{TEL:03d}")
+    assert hist["counts"].sum() == 20 * N_PIXELS
+
+    # re-cleaning: each event gets the statistics of the stored window containing it
+    reclean = PedestalMonitor(
+        subarray, config=Config({"PedestalMonitor": {"reclean_path": str(path), "min_events": 2}})
+    )
+    event = make_event(59, 1.2, pedestal=False, rng=np.random.default_rng(9))
+    reclean(event)
+    expected = np.nanmean(chunks["mean"][-1])
+    assert reclean.nsb_level(TEL) == pytest.approx(expected, rel=1e-5)
+    early = make_event(0, 1.2, pedestal=False, rng=np.random.default_rng(9))
+    reclean(early)
+    assert reclean.nsb_level(TEL) == pytest.approx(np.nanmean(chunks["mean"][0]), rel=1e-5)
