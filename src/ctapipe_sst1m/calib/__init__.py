@@ -1,5 +1,32 @@
 """Calibration: DigiCam R0→R1 corrections and pedestal/NSB monitoring."""
 
+from .calibration_files import (
+    CalibrationFileError,
+    DarkRunCalibration,
+    read_dark_run_calibration,
+    read_window_transmittance,
+)
+from .containers import DigiCamCalibrationContainer
 from .monitoring import PedestalMonitor, RollingPixelWindow, nsb_rate_label
+from .pedestal_variance import RollingPedestalRMS, sample_rms
+from .r0_corrections import DEFAULT_MODULE_SWAPS, DigiCamR0Corrections
+from .vdrop import VDROP_MODELS, VdropModel, baseline_shift, vdrop_factor
 
-__all__ = ["PedestalMonitor", "RollingPixelWindow", "nsb_rate_label"]
+__all__ = [
+    "CalibrationFileError",
+    "DarkRunCalibration",
+    "DEFAULT_MODULE_SWAPS",
+    "DigiCamCalibrationContainer",
+    "DigiCamR0Corrections",
+    "PedestalMonitor",
+    "RollingPedestalRMS",
+    "RollingPixelWindow",
+    "VDROP_MODELS",
+    "VdropModel",
+    "baseline_shift",
+    "nsb_rate_label",
+    "read_dark_run_calibration",
+    "read_window_transmittance",
+    "sample_rms",
+    "vdrop_factor",
+]

@@ -1,0 +1,153 @@
+"""Low-level access to DigiCam zfits files (protobuf-in-FITS, read with ``protozfits``).
+
+* :func:`digicam_events_header` — the ``Events`` HDU header if the file is a DigiCam zfits file,
+  else None; never raises (used by ``is_compatible``).
+* :func:`count_intact_events` — how many events of a possibly truncated file can be read.
+  ``protozfits`` may crash the interpreter (segmentation fault) or return garbage on a file
+  cut short by a DAQ crash, so a truncated file is probed in a child process first.
+* :class:`DigiCamFile` — one opened file yielding raw protobuf ``CameraEvent`` messages.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+
+__all__ = [
+    "DIGICAM_PBFHEAD",
+    "DigiCamFile",
+    "count_intact_events",
+    "digicam_events_header",
+    "expected_data_end",
+]
+
+DIGICAM_PBFHEAD = "DataModel.CameraEvent"
+_DIGICAM_COLUMNS = {"hiGain_waveforms_samples", "telescopeID", "local_time_sec"}
+
+
+def digicam_events_header(path):
+    """Header of the ``Events`` HDU of a DigiCam zfits file, or None (never raises)."""
+    try:
+        path = Path(path)
+        if not path.is_file():
+            return None
+        with open(path, "rb") as f:
+            if f.read(6) != b"SIMPLE":
+                return None
+        with fits.open(path, memmap=False, lazy_load_hdus=True, ignore_missing_end=True) as hdul:
+            for hdu in hdul[1:]:
+                header = hdu.header
+                if header.get("EXTNAME") != "Events":
+                    continue
+                if header.get("PBFHEAD") != DIGICAM_PBFHEAD:
+                    return None
+                columns = {header.get(f"TTYPE{i}") for i in range(1, header.get("TFIELDS", 0) + 1)}
+                if not _DIGICAM_COLUMNS <= columns:
+                    return None
+                return header.copy()
+    except Exception:  # noqa: BLE001 - is_compatible must never raise
+        return None
+    return None
+
+
+def expected_data_end(path):
+    """Byte offset at which the ``Events`` table data should end according to its header."""
+    with fits.open(path, memmap=False, ignore_missing_end=True) as hdul:
+        hdu = hdul["Events"]
+        header = hdu.header
+        info = hdu.fileinfo()
+        size = header["NAXIS1"] * header["NAXIS2"] + header.get("PCOUNT", 0)
+        return info["datLoc"] + size
+
+
+_PROBE = """
+import sys
+import numpy as np
+from protozfits import File
+path, n_expected = sys.argv[1], int(sys.argv[2])
+f = File(path, pure_protobuf=True)
+first = None
+for i in range(n_expected):
+    try:
+        e = f.Events[i]
+        w = e.hiGain.waveforms
+        idx = np.frombuffer(w.pixelsIndices.data, np.uint16)
+        n_s = np.frombuffer(w.samples.data, np.int16).size
+        ok = idx.size > 0 and n_s % idx.size == 0 and n_s > 0
+        ok = ok and np.array_equal(np.sort(idx), np.arange(idx.size))
+        ok = ok and e.local_time_sec > 0
+        if first is None:
+            first = e.telescopeID
+        ok = ok and e.telescopeID == first
+    except Exception:
+        ok = False
+    if not ok:
+        break
+    print(i + 1, flush=True)
+"""
+
+
+def count_intact_events(path, n_expected, timeout=600):
+    """Number of leading events of ``path`` that decode to valid DigiCam events.
+
+    Runs the decoding in a child process, so that a crash of the C++ reader on a damaged
+    file cannot take the caller down.
+    """
+    result = subprocess.run(
+        [sys.executable, "-c", _PROBE, os.fspath(path), str(int(n_expected))],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    lines = result.stdout.split()
+    return int(lines[-1]) if lines else 0
+
+
+class DigiCamFile:
+    """One DigiCam zfits file, opened with ``protozfits`` in raw-protobuf mode.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file.
+    n_events : int or None
+        Number of events to read (the intact part of a truncated file); all if None.
+    """
+
+    def __init__(self, path, n_events=None):
+        from protozfits import File
+
+        self.path = Path(path)
+        self._file = File(os.fspath(self.path), pure_protobuf=True)
+        self.events = self._file.Events
+        self.header = self.events.header
+        self.n_events = len(self.events) if n_events is None else int(n_events)
+
+    def __len__(self):
+        return self.n_events
+
+    def __iter__(self):
+        for index in range(self.n_events):
+            yield self.events[index]
+
+    def first_event(self):
+        """The first event, or None for a file without events."""
+        return self.events[0] if self.n_events > 0 else None
+
+    def close(self):
+        """Close the underlying protozfits file."""
+        self._file.close()
+
+
+def clock_ns(message):
+    """Camera clock of a raw ``CameraEvent`` in integer ns."""
+    return int(message.local_time_sec) * 1_000_000_000 + int(message.local_time_nanosec)
+
+
+def any_array(message_field, dtype):
+    """numpy view of a protobuf ``AnyArray`` field (empty array if absent)."""
+    return np.frombuffer(message_field.data, dtype)
