@@ -124,6 +124,7 @@ class SST1MToyEventSource(EventSource):
         self._pix_lon = fov.pix_x.to_value(u.deg)
         self._pix_lat = fov.pix_y.to_value(u.deg)
         self._pix_area = fov.pix_area.to_value(u.deg**2)
+        self._camera_radius = float(np.hypot(self._pix_lon, self._pix_lat).max())
         pitch = np.sqrt(2 * self._pix_area.mean() / np.sqrt(3))
         # per-axis variance of a uniform hexagon of flat-to-flat size p is 5 p²/72
         self._blur = np.hypot(self.image_model.psf_sigma, np.sqrt(5.0 / 72.0) * pitch)
@@ -270,6 +271,7 @@ class SST1MToyEventSource(EventSource):
             self.shower_generator.primary_id,
         )
         candidate = self.trigger.can_trigger(view.intensity, self.camera_noise.pixel_noise_variance)
+        candidate &= view.reaches_camera(self._camera_radius, self._blur)
         shower_idx, tel_idx = np.nonzero(candidate)
         parts = []
         for start in range(0, len(shower_idx), _RENDER_BATCH):

@@ -63,6 +63,20 @@ class TelescopeView:
     sub_fraction: np.ndarray
     sub_sigma: np.ndarray
 
+    def reaches_camera(self, camera_radius, blur, n_sigma=5.0):
+        """False where the main image and every sub-shower lie ``n_sigma`` outside the camera.
+
+        Light farther than ``n_sigma`` standard deviations from a component's centre is
+        negligible, so such images cannot trigger and need not be rendered.
+        """
+        sigma = np.hypot(self.length, blur)
+        reach = camera_radius + n_sigma * sigma
+        inside = np.hypot(self.cog_lon, self.cog_lat) < reach
+        sub_sigma = np.hypot(self.sub_sigma, blur)
+        sub_reach = camera_radius + n_sigma * sub_sigma
+        sub_inside = (np.hypot(self.sub_lon, self.sub_lat) < sub_reach) & (self.sub_fraction > 0)
+        return inside | sub_inside.any(axis=-1)
+
     def take(self, shower_index, tel_index):
         """Flat arrays for the (shower, telescope) pairs given by two index arrays."""
         return TelescopeView(**{k: v[shower_index, tel_index] for k, v in self.__dict__.items()})

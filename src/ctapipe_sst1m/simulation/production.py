@@ -59,7 +59,7 @@ def make_toy_file(
         f"--zenith={float(zenith)}",
         f"--azimuth={float(azimuth)}",
         f"--output={path}",
-        "--log-level=WARNING",
+        "--log-level=WARN",
     ]
     if r1:
         argv.append("--r1")

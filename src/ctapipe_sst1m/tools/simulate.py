@@ -21,6 +21,7 @@ from ctapipe.io import DataWriter
 from tqdm.auto import tqdm
 from traitlets.config import Config
 
+from .. import image as _sst1m_image  # noqa: F401  (registers ImageCleanerSST)
 from ..instrument import SST1MArrayLayout
 from ..simulation import (
     CameraNoiseModel,
