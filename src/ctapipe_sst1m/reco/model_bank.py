@@ -26,7 +26,14 @@ from ctapipe.core.traits import Float
 
 from .metadata import MODELS_JSON
 
-__all__ = ["ModelNode", "node_name", "discover_nodes", "NodeSelector", "NoModelNodeError"]
+__all__ = [
+    "file_pointing",
+    "ModelNode",
+    "node_name",
+    "discover_nodes",
+    "NodeSelector",
+    "NoModelNodeError",
+]
 
 _NODE_PATTERN = re.compile(r"^ze(?P<ze>[-+0-9.]+)_az(?P<az>[-+0-9.]+)(?:_nsb(?P<nsb>[-+0-9.]+))?$")
 
@@ -96,6 +103,31 @@ def discover_nodes(bank_dir):
             " train models with sst1m-train-models"
         )
     return nodes
+
+
+def file_pointing(h5file):
+    """Median (zenith, azimuth) in degrees of the telescope pointing stored in a DL1 file."""
+    alts, azs = [], []
+    for group, alt_col, az_col in (
+        (
+            "/configuration/telescope/pointing",
+            "telescope_pointing_altitude",
+            "telescope_pointing_azimuth",
+        ),
+        ("/dl0/monitoring/telescope/pointing", "altitude", "azimuth"),
+    ):
+        if group in h5file:
+            for node in h5file.get_node(group):
+                alts.append(node.col(alt_col))
+                azs.append(node.col(az_col))
+    if not alts:
+        return None, None
+    alt = np.rad2deg(np.concatenate(alts))
+    az = np.rad2deg(np.concatenate(azs))
+    mean_az = np.rad2deg(
+        np.arctan2(np.mean(np.sin(np.deg2rad(az))), np.mean(np.cos(np.deg2rad(az))))
+    )
+    return float(90.0 - np.median(alt)), float(mean_az % 360.0)
 
 
 class NodeSelector(Component):

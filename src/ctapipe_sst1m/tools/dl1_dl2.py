@@ -1,0 +1,270 @@
+"""sst1m-dl1-dl2: apply SST-1M models to a DL1 file (mono or stereo) and write ctapipe DL2.
+
+This is stock ``ctapipe-apply-models`` (same chunked loop, same output tables, readable by
+``TableLoader``) plus what SST-1M needs around it:
+
+* the model node nearest to the file's pointing (and NSB level) is picked from a model bank,
+* mono or stereo models are chosen from the file (stereo needs HillasReconstructor features),
+* MC-trained models keyed by MC telescopes 1/2 are used for data telescopes 21/22 through
+  ``telescope_map`` (by default ``{21: 1, 22: 2}``) when descriptions differ,
+* models are checked (scikit-learn version, SHA-256, features present in the file),
+* RA/Dec of the stereo direction for observed data (``/dl2/event/subarray/sky/<prefix>``),
+* provenance: model paths, hashes and node are stored in ``/dl2/sst1m_models`` and the
+  provenance log; the output appears atomically.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import astropy.units as u
+import numpy as np
+import tables
+from astropy.coordinates import ICRS, AltAz, SkyCoord
+from astropy.table import Table
+from ctapipe.core import Provenance, ToolConfigurationError
+from ctapipe.core.traits import CaselessStrEnum, Dict, Float
+from ctapipe.core.traits import Path as PathTrait
+from ctapipe.io import HDF5Merger, TableLoader, read_table, write_table
+from ctapipe.tools.apply_models import ApplyModels
+
+from ..reco.metadata import IncompatibleModelError, load_model, read_models_json
+from ..reco.model_bank import NodeSelector, NoModelNodeError, discover_nodes, file_pointing
+
+__all__ = ["DL1ToDL2Tool", "main", "has_stereo_features"]
+
+STEREO_GEOMETRY = "/dl2/event/subarray/geometry/HillasReconstructor"
+
+
+def has_stereo_features(h5file):
+    """True if the file has a HillasReconstructor geometry table with a valid event."""
+    if STEREO_GEOMETRY not in h5file:
+        return False
+    valid = h5file.get_node(STEREO_GEOMETRY).col("HillasReconstructor_is_valid")
+    return bool(np.any(valid))
+
+
+class DL1ToDL2Tool(ApplyModels):
+    """Apply SST-1M energy, disp and gamma/hadron models (mono or stereo) to a DL1 file."""
+
+    name = "sst1m-dl1-dl2"
+    description = __doc__
+    examples = """
+    sst1m-dl1-dl2 -i run.dl1.h5 -m models/ -o run.dl2.h5             # mode from file + models
+    sst1m-dl1-dl2 -i run.dl1.h5 -m model_bank/ -o run.dl2.h5 --mode mono --nsb 1.5
+    """
+
+    model_dir = PathTrait(
+        default_value=None,
+        allow_none=True,
+        exists=True,
+        directory_ok=True,
+        file_ok=False,
+        help="Model directory written by sst1m-train-models, or a bank of such directories.",
+    ).tag(config=True)
+    mode = CaselessStrEnum(
+        ["auto", "mono", "stereo"],
+        default_value="auto",
+        help="Which models to apply; auto = stereo if the file has stereo features and the"
+        " models include stereo ones, else mono.",
+    ).tag(config=True)
+    nsb_level = Float(
+        None, allow_none=True, help="NSB level of the observation used to choose the node."
+    ).tag(config=True)
+    telescope_map = Dict(
+        default_value={21: 1, 22: 2},
+        help="Telescope id in the file -> telescope id of the training MC whose model it uses,"
+        " applied when the file's telescope description has no model of its own.",
+    ).tag(config=True)
+
+    aliases = {
+        **ApplyModels.aliases,
+        ("m", "models"): "DL1ToDL2Tool.model_dir",
+        "mode": "DL1ToDL2Tool.mode",
+        "nsb": "DL1ToDL2Tool.nsb_level",
+        ("c", "config"): "Tool.config_files",
+    }
+    classes = ApplyModels.classes + [NodeSelector]
+
+    def setup(self):
+        if self.input_url is None or self.output_path is None or self.model_dir is None:
+            raise ToolConfigurationError("give -i DL1 -m MODEL_DIR -o DL2")
+        self.final_output = Path(self.output_path)
+        self.check_output(self.final_output)
+        try:
+            self._select_models()
+        except (NoModelNodeError, IncompatibleModelError, FileNotFoundError) as err:
+            self.log.critical(str(err))
+            self.exit(1)
+        # stock machinery writes into a temporary file that replaces the target at the end
+        self.output_path = self.final_output.with_name(f".{self.final_output.name}.part")
+        if self.output_path.exists():
+            self.output_path.unlink()
+        with HDF5Merger(self.output_path, parent=self) as merger:
+            merger(self.input_url)
+        self.h5file = self.enter_context(tables.open_file(self.output_path, mode="r+"))
+        self.loader = self.enter_context(TableLoader(self.input_url, parent=self))
+        self._reconstructors = [self._load(entry) for entry in self.entries]
+        self._check_features()
+
+    def _select_models(self):
+        with tables.open_file(self.input_url) as f:
+            zenith, azimuth = file_pointing(f)
+            stereo_in_file = has_stereo_features(f)
+            self.is_simulation = "/simulation" in f
+        nodes = discover_nodes(self.model_dir)
+        if zenith is None:
+            if len(nodes) > 1:
+                raise NoModelNodeError(
+                    f"{self.input_url}: no pointing stored, cannot choose among"
+                    f" {len(nodes)} model nodes; pass a single model directory"
+                )
+            self.node = nodes[0]
+        else:
+            self.node = NodeSelector(parent=self).select(
+                nodes, zenith, azimuth, self.nsb_level, source=str(self.input_url)
+            )
+        self.meta = read_models_json(self.node.path)
+        available = self.meta.get("modes", {})
+        mode = self.mode
+        if mode == "auto":
+            mode = "stereo" if stereo_in_file and "stereo" in available else "mono"
+        if mode == "stereo" and not stereo_in_file:
+            raise FileNotFoundError(
+                f"{self.input_url}: stereo features (HillasReconstructor) missing; match the"
+                " telescopes with sst1m-dl1-stereo first or use --mode mono"
+            )
+        if mode not in available:
+            raise FileNotFoundError(
+                f"{self.node.path}: no {mode} models; train them with sst1m-train-models"
+                f" --modes {mode}"
+            )
+        self.selected_mode = mode
+        order = ("energy", "disp", "classifier")
+        self.entries = [available[mode][k] for k in order if k in available[mode]]
+        self.log.info(
+            "using %s models of node %s (zenith %s°, azimuth %s°, nsb %s)",
+            mode,
+            self.node.path,
+            self.node.zenith_deg,
+            self.node.azimuth_deg,
+            self.node.nsb,
+        )
+
+    def _load(self, entry):
+        path = self.node.path / entry["file"]
+        reco = load_model(path, expected_sha256=entry.get("sha256"), parent=self)
+        self._map_telescopes(reco)
+        if self.n_jobs:
+            reco.n_jobs = self.n_jobs
+        Provenance().add_input_file(str(path), role=f"{entry['class']} model", add_meta=False)
+        return reco
+
+    def _map_telescopes(self, reco):
+        """Alias models of training telescopes onto the file's telescope descriptions."""
+        training = reco.subarray
+        target = self.loader.subarray
+        for tel_id in target.tel_ids:
+            desc = target.tel[tel_id]
+            if desc in reco._models:
+                continue
+            mc_id = int(self.telescope_map.get(tel_id, self.telescope_map.get(str(tel_id), -1)))
+            if mc_id in training.tel and training.tel[mc_id] in reco._models:
+                reco._models[desc] = reco._models[training.tel[mc_id]]
+                self.log.info("tel %d uses the %s model of MC tel %d", tel_id, reco.prefix, mc_id)
+            else:
+                self.log.warning("no %s model for tel %d (map: %s)", reco.prefix, tel_id, mc_id)
+        reco.subarray = target
+
+    def _check_features(self):
+        """Refuse models whose features the file cannot provide (one-line error)."""
+        first = next(iter(self.loader.subarray.tel_ids))
+        table = self.loader.read_telescope_events(
+            [first],
+            simulated=False,
+            true_parameters=False,
+            observation_info=True,
+            instrument=True,
+            start=0,
+            stop=1,
+        )
+        for reco, entry in zip(self._reconstructors, self.entries, strict=True):
+            generated = {name for name, _ in reco.feature_generator.features}
+            missing = [f for f in reco.features if f not in table.colnames and f not in generated]
+            if missing:
+                self.log.critical(
+                    "%s: features %s needed by %s are not in the file; the models were trained"
+                    " on other features (retrain, or use matching models / --mode)",
+                    self.input_url,
+                    missing,
+                    self.node.path / entry["file"],
+                )
+                self.exit(1)
+            # generated features apply prediction columns of earlier models: add them
+            for prediction in reco.predict_table(self.loader.subarray.tel[first], table).values():
+                for name in prediction.colnames:
+                    table[name] = prediction[name]
+
+    def finish(self):
+        if not self.is_simulation:
+            self._write_radec()
+        self._write_model_info()
+        self.h5file.close()
+        os.replace(self.output_path, self.final_output)
+        Provenance().add_output_file(str(self.final_output), role="DL2")
+        self.log.info("DL2 written to %s (%s mode)", self.final_output, self.selected_mode)
+
+    def _write_model_info(self):
+        rows = [
+            {
+                "kind": kind,
+                "path": str(self.node.path / entry["file"]),
+                "sha256": entry["sha256"],
+                "prefix": entry["prefix"],
+            }
+            for kind, entry in zip(("energy", "disp", "classifier"), self.entries, strict=False)
+        ]
+        table = Table(rows=rows)
+        table.meta["mode"] = self.selected_mode
+        table.meta["node"] = json.dumps(self.node.as_dict())
+        table.meta["config"] = json.dumps(self.get_current_config(), default=str)
+        table.meta["sklearn_version"] = self.meta["sklearn_version"]
+        write_table(table, self.h5file, "/dl2/sst1m_models", overwrite=True)
+
+    def _write_radec(self):
+        """RA/Dec of the combined direction of every reconstructor with a GEOMETRY output."""
+        location = self.loader.subarray.reference_location
+        for reco in self._reconstructors:
+            path = f"/dl2/event/subarray/geometry/{reco.prefix}"
+            if path not in self.h5file:
+                continue
+            n = self.h5file.get_node(path).nrows
+            for start in range(0, n, self.chunk_size or n):
+                stop = min(n, start + (self.chunk_size or n))
+                geo = read_table(self.h5file, path, start=start, stop=stop)
+                trig = read_table(
+                    self.h5file, "/dl1/event/subarray/trigger", start=start, stop=stop
+                )
+                altaz = AltAz(obstime=trig["time"], location=location)
+                coord = SkyCoord(
+                    alt=geo[f"{reco.prefix}_alt"], az=geo[f"{reco.prefix}_az"], frame=altaz
+                ).transform_to(ICRS())
+                out = Table(
+                    {
+                        "obs_id": geo["obs_id"],
+                        "event_id": geo["event_id"],
+                        f"{reco.prefix}_ra": coord.ra.to(u.deg),
+                        f"{reco.prefix}_dec": coord.dec.to(u.deg),
+                    }
+                )
+                write_table(
+                    out, self.h5file, f"/dl2/event/subarray/sky/{reco.prefix}", append=start > 0
+                )
+
+
+def main():
+    DL1ToDL2Tool().run()
+
+
+if __name__ == "__main__":
+    main()
