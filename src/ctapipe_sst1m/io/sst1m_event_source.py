@@ -344,7 +344,7 @@ class SST1MEventSource(EventSource):
         ra, dec = self.pointing_radec if known else (np.nan, np.nan)
         ob = ObservationBlockContainer(
             obs_id=self._obs_id,
-            sb_id=self._obs_id,
+            sb_id=np.uint64(self._obs_id),
             producer_id="SST-1M",
             subarray_pointing_lat=dec * u.deg,
             subarray_pointing_lon=ra * u.deg,
@@ -354,7 +354,7 @@ class SST1MEventSource(EventSource):
             actual_start_time=self._first_time,
         )
         sb = SchedulingBlockContainer(
-            sb_id=self._obs_id,
+            sb_id=np.uint64(self._obs_id),
             producer_id="SST-1M",
             observing_mode=ObservingMode.WOBBLE
             if self.target.wobble != "UNDEF"

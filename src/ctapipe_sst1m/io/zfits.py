@@ -86,7 +86,7 @@ for i in range(n_expected):
         ok = False
     if not ok:
         break
-    print(i + 1, flush=True)
+    print("INTACT", i + 1, flush=True)
 """
 
 
@@ -103,8 +103,9 @@ def count_intact_events(path, n_expected, timeout=600):
         timeout=timeout,
         check=False,
     )
-    lines = result.stdout.split()
-    return int(lines[-1]) if lines else 0
+    # the C++ reader prints its own diagnostics on stdout: keep only our lines
+    counts = [line.split()[1] for line in result.stdout.splitlines() if line.startswith("INTACT ")]
+    return int(counts[-1]) if counts else 0
 
 
 class DigiCamFile:
