@@ -174,7 +174,7 @@ def test_tables_written_and_reclean(subarray, tmp_path):
     path = tmp_path / "mon.h5"
     assert monitor.write(path) == path
     rolling = read_table(path, f"{PEDESTAL_MONITORING_GROUP}/tel_{TEL:03d}")
-    assert len(rolling) == 10  # 20 pedestal updates, one row every 2
+    assert len(rolling) == 11  # 20 pedestal updates, one row every 2, plus the final state
     assert rolling["source"][0] == "sky_pedestal"
     assert rolling["nsb_level"][-1] > 2 * rolling["nsb_level"][0]
     assert rolling["mean"].shape == (10, N_PIXELS)

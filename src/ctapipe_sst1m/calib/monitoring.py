@@ -23,6 +23,7 @@ On every event the current statistics are written into ctapipe's monitoring cont
 shape ``(1, n_pixels)``), where `~ctapipe_sst1m.image.ImageCleanerSST` reads them.
 """
 
+import warnings
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -195,7 +196,8 @@ class RollingPixelWindow:
         stacked = np.stack(self.images)
         if np.all(np.isnan(stacked)):
             return np.full(self.sum.shape, np.nan)
-        with np.errstate(invalid="ignore"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # pixels without any data
             return (
                 np.nanmedian(stacked, axis=0)
                 if np.isnan(stacked).any()
@@ -236,6 +238,8 @@ class _TelescopeState:
     warned_fallback: bool = False
     fallback_source: str = SOURCE_SHOWER_FREE
     current_nsb: float | None = None
+    last_time: object = None
+    last_row_update: int = 0
 
 
 class PedestalMonitor(TelescopeComponent):
@@ -403,20 +407,40 @@ class PedestalMonitor(TelescopeComponent):
             self._states[tel_id] = state
         return state
 
-    def _active_window(self, state):
-        """The window whose statistics are reported, and its source label."""
+    def _windows(self, state):
+        """Windows for (mean, std): interleaved pedestals first, shower-free data before.
+
+        The mean (and so the NSB level) comes from the pedestal window as soon as it holds
+        one image: one image of 1296 pixels already gives the camera average. The per-pixel
+        std needs ``min_events`` images; until the pedestal window has them it comes from the
+        fallback window, if that one has enough.
+        """
         ped, fallback = state.pedestal, state.fallback
-        if len(ped) >= self.min_events or (len(ped) > 0 and len(ped) >= len(fallback)):
-            return ped, SOURCE_PEDESTAL
-        if len(fallback) > 0:
-            return fallback, state.fallback_source
-        return None, None
+        mean_window = ped if len(ped) > 0 else (fallback if len(fallback) > 0 else None)
+        if len(ped) >= self.min_events:
+            std_window = ped
+        elif len(fallback) >= self.min_events:
+            std_window = fallback
+        else:
+            std_window = None
+        return mean_window, std_window
 
     # ------------------------------------------------------------------ per event
-    def __call__(self, event):
-        """Update the windows with this event and fill its camera monitoring containers."""
+    def __call__(self, event, tel_id=None):
+        """Update the windows with this event and fill its camera monitoring containers.
+
+        Parameters
+        ----------
+        event : ctapipe.containers.ArrayEventContainer
+            Event with R1 waveforms, ``trigger.event_type`` and ``trigger.time``.
+        tel_id : int or None
+            Only process this telescope (the SST-1M event source calls the monitor once per
+            telescope); None processes every telescope with R1 data.
+        """
         is_pedestal = event.trigger.event_type == EventType.SKY_PEDESTAL
-        for tel_id, r1 in event.r1.tel.items():
+        tel_ids = event.r1.tel.keys() if tel_id is None else [tel_id]
+        for tel_id in tel_ids:
+            r1 = event.r1.tel[tel_id]
             if r1.waveform is None:
                 continue
             state = self._state(tel_id)
@@ -495,20 +519,31 @@ class PedestalMonitor(TelescopeComponent):
     def _updated(self, state, time):
         state.cached = None
         state.n_updates += 1
+        state.last_time = time
         if state.n_updates % self.table_interval == 1 or self.table_interval == 1:
             state.rows.append(self._rolling_row(state, time))
+            state.last_row_update = state.n_updates
 
     def _statistics(self, state):
-        """Return (mean, std, nsb_level, n_events, source), cached until the window changes."""
+        """Return (mean, std, nsb_level, n_events, source), cached until the windows change.
+
+        ``source`` names the window(s) used, e.g. ``sky_pedestal`` or
+        ``sky_pedestal+shower_free`` (mean from pedestals, std from shower-free events).
+        """
         if state.cached is None:
-            window, source = self._active_window(state)
-            if window is None:
+            mean_window, std_window = self._windows(state)
+            if mean_window is None:
                 state.cached = (None, None, None, 0, None)
             else:
-                mean = window.mean()
-                std = window.std() if len(window) >= self.min_events else None
+                names = {id(state.pedestal): SOURCE_PEDESTAL, id(state.fallback): None}
+                mean_source = names[id(mean_window)] or state.fallback_source
+                source = mean_source
+                if std_window is not None and std_window is not mean_window:
+                    source += "+" + (names[id(std_window)] or state.fallback_source)
+                mean = mean_window.mean()
+                std = None if std_window is None else std_window.std()
                 nsb = float(np.nanmean(mean)) if np.isfinite(mean).any() else None
-                state.cached = (mean, std, nsb, len(window), source)
+                state.cached = (mean, std, nsb, len(mean_window), source)
         return state.cached
 
     def _fill_container(self, event, tel_id, state):
@@ -611,6 +646,9 @@ class PedestalMonitor(TelescopeComponent):
         """Return the monitoring tables as ``{hdf5_path: astropy.table.Table}``."""
         tables = {}
         for tel_id, state in sorted(self._states.items()):
+            if state.n_updates > state.last_row_update:  # final state of the run
+                state.rows.append(self._rolling_row(state, state.last_time))
+                state.last_row_update = state.n_updates
             if state.rows:
                 rolling = _rows_to_table(state.rows)
                 rolling["nsb_level"].unit = u.dimensionless_unscaled
