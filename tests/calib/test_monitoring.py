@@ -177,7 +177,7 @@ def test_tables_written_and_reclean(subarray, tmp_path):
     assert len(rolling) == 11  # 20 pedestal updates, one row every 2, plus the final state
     assert rolling["source"][0] == "sky_pedestal"
     assert rolling["nsb_level"][-1] > 2 * rolling["nsb_level"][0]
-    assert rolling["mean"].shape == (10, N_PIXELS)
+    assert rolling["mean"].shape == (11, N_PIXELS)
     chunks = read_table(path, f"{PEDESTAL_CHUNK_GROUP}/tel_{TEL:03d}")
     # 0.6 s of events in windows of 0.2 s (a window closes at the first pedestal beyond it)
     assert len(chunks) == 3
