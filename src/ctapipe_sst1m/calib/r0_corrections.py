@@ -233,8 +233,16 @@ class DigiCamR0Corrections(TelescopeComponent):
         self._states = {}
 
     # ------------------------------------------------------------------ set-up
+    @staticmethod
+    def _lookup(parameter, tel_id):
+        """Per-telescope value, None when the configuration names no value for ``tel_id``."""
+        try:
+            return parameter.tel[tel_id]
+        except KeyError:
+            return None
+
     def _load_state(self, tel_id):
-        path = self.calibration_file.tel[tel_id]
+        path = self._lookup(self.calibration_file, tel_id)
         try:
             if self.use_nominal_calibration:
                 dc_to_pe = np.full(N_PIXELS, float(self.nominal_dc_to_pe.tel[tel_id]))
@@ -257,7 +265,7 @@ class DigiCamR0Corrections(TelescopeComponent):
                 self.log.info(
                     "tel %d: dc→p.e. from %s (%d bad pixels)", tel_id, path, np.sum(~good)
                 )
-            window_path = self.window_transmittance_file.tel[tel_id]
+            window_path = self._lookup(self.window_transmittance_file, tel_id)
             window = np.ones(N_PIXELS)
             if window_path is not None:
                 window = read_window_transmittance(window_path)
