@@ -85,6 +85,15 @@ def grouped_weighted_mean(values, weights, group_index, n_groups):
     return mean, np.sqrt(var)
 
 
+def _angle_deg(column):
+    """Column values in degrees (columns without unit are taken as degrees)."""
+    unit = getattr(column, "unit", None)
+    values = _filled(column, np.nan).astype(np.float64)
+    if unit is not None and str(unit):
+        values = u.Quantity(values, unit).to_value(u.deg)
+    return u.Quantity(values, u.deg)
+
+
 def _subarray_index(table):
     """`ctapipe` grouping of consecutive telescope events (masked ids filled first)."""
     ids = {name: _filled(table[name], -1).astype(np.int64) for name in ("obs_id", "event_id")}
@@ -321,7 +330,7 @@ class MarsLikeDispCombiner(StereoCombiner):
         """
         obs_ids, event_ids, _, group_index = _subarray_index(table)
         n_events = len(obs_ids)
-        disp = _filled(table[disp_column], np.nan).astype(np.float64)
+        disp = _angle_deg(table[disp_column]).value
         valid = _filled(table[f"{self.prefix}_tel_is_valid"], False).astype(bool)
         valid &= np.isfinite(disp)
         tel_ids = np.asarray(_filled(table["tel_id"], -1))
@@ -337,12 +346,12 @@ class MarsLikeDispCombiner(StereoCombiner):
         if len(rows) > 0:
             sub = table[rows]
             candidates = disp_candidates(
-                u.Quantity(_filled(sub["hillas_fov_lon"], np.nan), u.deg),
-                u.Quantity(_filled(sub["hillas_fov_lat"], np.nan), u.deg),
-                u.Quantity(_filled(sub["hillas_psi"], np.nan), u.deg),
+                _angle_deg(sub["hillas_fov_lon"]),
+                _angle_deg(sub["hillas_fov_lat"]),
+                _angle_deg(sub["hillas_psi"]),
                 u.Quantity(disp[rows], u.deg),
-                u.Quantity(_filled(sub["telescope_pointing_altitude"], np.nan), u.deg),
-                u.Quantity(_filled(sub["telescope_pointing_azimuth"], np.nan), u.deg),
+                _angle_deg(sub["telescope_pointing_altitude"]),
+                _angle_deg(sub["telescope_pointing_azimuth"]),
             )
             if self.weights == "intensity":
                 weights = _filled(sub["hillas_intensity"], np.nan).astype(np.float64)

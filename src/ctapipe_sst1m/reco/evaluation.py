@@ -24,7 +24,13 @@ __all__ = ["evaluate_mode", "metrics", "PERFORMANCE_BINS"]
 PERFORMANCE_BINS = energy_bins(-1.0, 3.0, 16)
 
 
+def _filled_bool(col):
+    return np.asarray(col.filled(False) if hasattr(col, "filled") else col, bool)
+
+
 def _array(col):
+    if hasattr(col, "filled"):
+        col = col.filled(np.nan)
     return np.asarray(getattr(col, "value", col), dtype=float)
 
 
@@ -141,7 +147,7 @@ def evaluate_mode(recos, tests, subarray, mode):
             scores[key] = (gg, gp)
     if mode == "stereo":
         g_st = _stereo(recos, g_tables)
-        valid = np.asarray(g_st[f"{disp.prefix}_is_valid"].filled(False), bool)
+        valid = _filled_bool(g_st[f"{disp.prefix}_is_valid"])
         g_st = g_st[valid]
         theta = angular_separation(
             g_st["true_alt"].quantity,
@@ -154,7 +160,7 @@ def evaluate_mode(recos, tests, subarray, mode):
             gg = _array(g_st[f"{classifier.prefix}_prediction"])
             if p_tables:
                 p_st = _stereo(recos, p_tables)
-                p_valid = np.asarray(p_st[f"{disp.prefix}_is_valid"].filled(False), bool)
+                p_valid = _filled_bool(p_st[f"{disp.prefix}_is_valid"])
                 gp = _array(p_st[f"{classifier.prefix}_prediction"][p_valid])
         performance["stereo"] = metrics(
             g_st["true_energy"].quantity, g_st[f"{energy.prefix}_energy"].quantity, theta, gg, gp

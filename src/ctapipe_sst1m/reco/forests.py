@@ -55,7 +55,7 @@ def forest_mean_std(model, X, column=None):
         if column is None:
             value = values[:, 0, 0] if values.ndim == 3 else values[:, 0]
         else:
-            node_counts = values[:, 0, :]
+            node_counts = values[:, 0, :] if values.ndim == 3 else values
             value = node_counts[:, column] / node_counts.sum(axis=1)
         total += value
         total_sq += value * value

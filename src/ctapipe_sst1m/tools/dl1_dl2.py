@@ -178,16 +178,14 @@ class DL1ToDL2Tool(ApplyModels):
 
     def _check_features(self):
         """Refuse models whose features the file cannot provide (one-line error)."""
-        first = next(iter(self.loader.subarray.tel_ids))
-        table = self.loader.read_telescope_events(
-            [first],
-            simulated=False,
-            true_parameters=False,
-            observation_info=True,
-            instrument=True,
-            start=0,
-            stop=1,
+        chunks = self.loader.read_telescope_events_by_id_chunked(
+            1000, simulated=False, true_parameters=False, observation_info=True, instrument=True
         )
+        _, _, by_tel = next(iter(chunks))
+        first, table = next(((t, tab) for t, tab in by_tel.items() if len(tab)), (None, None))
+        if table is None:
+            return
+        table = table[:100]
         for reco, entry in zip(self._reconstructors, self.entries, strict=True):
             generated = {name for name, _ in reco.feature_generator.features}
             missing = [f for f in reco.features if f not in table.colnames and f not in generated]
