@@ -57,7 +57,7 @@ def test_ctapipe_process(tmp_path, protozfits_resources, calibration_yaml, name,
         assert np.all(np.isfinite(image))
         # NSB-dominated pixels: a few p.e. on average, not ADC counts
         assert 0 < np.median(image) < 5
-        assert 0.5 < np.std(image) < 20
+        assert np.std(image) > 0.5
         time = trigger.col("time")
         assert np.all(np.diff(time[:, 0].astype(np.int64) * 4_000_000_000 + time[:, 1]) >= 0)
 
