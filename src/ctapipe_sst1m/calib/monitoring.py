@@ -33,7 +33,7 @@ import numpy as np
 from astropy.table import Table
 from astropy.time import Time
 from ctapipe.containers import EventType, StatisticsContainer
-from ctapipe.core import Provenance, TelescopeComponent
+from ctapipe.core import Provenance, TelescopeComponent, Tool
 from ctapipe.core.telescope_component import TelescopeParameter
 from ctapipe.core.traits import Bool, ComponentName, Float, Int
 from ctapipe.core.traits import Path as PathTrait
@@ -361,6 +361,15 @@ class PedestalMonitor(TelescopeComponent):
         ),
     ).tag(config=True)
 
+    write_at_tool_exit = Bool(
+        default_value=True,
+        help=(
+            "When the monitor belongs to a ctapipe Tool (e.g. created by the event source"
+            " inside ctapipe-process), append its tables to the output file when the tool"
+            " exits (see output_path)."
+        ),
+    ).tag(config=True)
+
     mean_charge_to_nsb_rate = TelescopeParameter(
         trait=NSBRateTable(),
         default_value=DEFAULT_NSB_RATE_TABLE,
@@ -391,6 +400,22 @@ class PedestalMonitor(TelescopeComponent):
         )
         self._states = {}
         self._reclean = self._read_reclean_tables() if self.reclean_path else None
+        self._written = False
+        tool = self._parent_tool()
+        if tool is not None and self.write_at_tool_exit:
+            # runs after the tool's DataWriter and event source are closed (LIFO exit stack),
+            # so the tables are appended to the complete output file
+            tool._exit_stack.callback(self._write_at_exit)
+
+    def _parent_tool(self):
+        parent = self.parent
+        while parent is not None and not isinstance(parent, Tool):
+            parent = getattr(parent, "parent", None)
+        return parent
+
+    def _write_at_exit(self):
+        if self._states and not self._written:
+            self.write()
 
     # ------------------------------------------------------------------ state
     def _state(self, tel_id):
@@ -693,6 +718,7 @@ class PedestalMonitor(TelescopeComponent):
         tables = self.to_tables()
         for table_path, table in tables.items():
             write_table(table, path, table_path, overwrite=True)
+        self._written = True
         if tables:
             Provenance().add_output_file(str(path), role="DL1/Monitoring")
         return Path(path)

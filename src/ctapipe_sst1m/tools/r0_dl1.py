@@ -219,8 +219,9 @@ class SST1MR0DL1Tool(ProcessorTool):
             super().finish()
             # close the DataWriter and the source now, so that the file can be completed
             self._keep_tmp = True
-            self._exit_stack.close()
-            self.monitor.write(self._tmp_path)
+            self._exit_stack.close()  # also appends the monitoring tables (PedestalMonitor)
+            if not self.monitor._written:
+                self.monitor.write(self._tmp_path)
             if self.write.write_dl1_parameters:
                 self._add_nsb_column()
             os.replace(self._tmp_path, self.output_path)
