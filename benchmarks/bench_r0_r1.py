@@ -7,12 +7,11 @@ Target: ≥ 1000 events/s per core.
 """
 
 import argparse
+import logging
 import os
 import time
 from importlib.resources import files
 from pathlib import Path
-
-import logging
 
 from traitlets.config import Config
 
