@@ -380,26 +380,32 @@ class SST1MEventSource(EventSource):
 
     @property
     def subarray(self):
+        """The SST-1M subarray (telescopes 21 and 22)."""
         return self._subarray
 
     @property
     def is_simulation(self):
+        """Always False: observed data."""
         return False
 
     @property
     def datalevels(self):
+        """R0 and R1 are filled."""
         return (DataLevel.R0, DataLevel.R1)
 
     @property
     def observation_blocks(self):
+        """One observation block per run, keyed by obs_id."""
         return self._observation_blocks
 
     @property
     def scheduling_blocks(self):
+        """One scheduling block per run, keyed by obs_id."""
         return self._scheduling_blocks
 
     @property
     def obs_ids(self):
+        """The single obs_id of the run."""
         return [self._obs_id]
 
     @property
@@ -413,6 +419,7 @@ class SST1MEventSource(EventSource):
         return self._time_scale
 
     def close(self):
+        """Close all input files."""
         for f in getattr(self, "_files", []):
             f.close()
 
