@@ -27,7 +27,9 @@ def gamma_file(toy_dir):
 
 @pytest.fixture(scope="session")
 def gamma_diffuse_file(toy_dir):
-    return make_toy_file(toy_dir / "gamma_diffuse.dl1.h5", "gamma-diffuse", n_showers=30000, seed=12)
+    return make_toy_file(
+        toy_dir / "gamma_diffuse.dl1.h5", "gamma-diffuse", n_showers=30000, seed=12
+    )
 
 
 @pytest.fixture(scope="session")

@@ -39,7 +39,11 @@ def _showers_at(source, energy, core_distance, n, rng):
 
 def _simulate(source, showers, rng):
     view = source.image_model.view(
-        rng, showers, source._positions, source._pointing_alt, source._pointing_az,
+        rng,
+        showers,
+        source._positions,
+        source._pointing_alt,
+        source._pointing_az,
         source.shower_generator.primary_id,
     )
     s = np.arange(len(showers))

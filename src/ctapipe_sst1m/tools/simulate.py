@@ -12,6 +12,8 @@ renamed when complete.
 import os
 from pathlib import Path as _Path
 
+import ctapipe.fitting as ctapipe_fitting
+import numpy as np
 from ctapipe.calib import CameraCalibrator
 from ctapipe.core import Provenance, Tool
 from ctapipe.core.traits import Bool, Path, classes_with_traits, flag
@@ -47,6 +49,17 @@ DEFAULT_PROCESSING_CONFIG = {
         "apply_integration_correction": True,
     },
 }
+
+
+def _reseed_ctapipe_fit_rng(seed):
+    """Reset the module-level generator ctapipe's robust timing fit draws samples from.
+
+    ``timing_parameters`` uses ``ctapipe.fitting.FIT_RNG``, created once per process; resetting
+    it makes a second run in the same process give identical timing parameters.
+    """
+    fit_rng = getattr(ctapipe_fitting, "FIT_RNG", None)
+    if fit_rng is not None:
+        fit_rng.bit_generator.state = np.random.default_rng(seed).bit_generator.state
 
 
 class SimulateTool(Tool):
@@ -149,6 +162,7 @@ class SimulateTool(Tool):
             event_source=self.source, output_path=self._tmp_path, overwrite=True, parent=self
         )
         self.n_events = 0
+        _reseed_ctapipe_fit_rng(self.source.seed)
 
     def start(self):
         """Simulate, process and write the events."""

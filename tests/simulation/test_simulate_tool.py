@@ -1,0 +1,201 @@
+"""sst1m-simulate output: ctapipe layout, bookkeeping, physics seen through ctapipe's DL1."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import astropy.units as u
+import numpy as np
+import pytest
+from ctapipe.instrument import SubarrayDescription
+from ctapipe.io import TableLoader, read_table
+
+from ctapipe_sst1m.simulation import make_toy_file
+
+
+def _tel_events(path):
+    with TableLoader(path) as loader:
+        return loader.read_telescope_events()
+
+
+def test_layout_and_bookkeeping(gamma_file):
+    run = read_table(gamma_file, "/configuration/simulation/run")
+    assert len(run) == 1
+    assert run["n_showers"][0] == 12000 and run["shower_reuse"][0] == 2
+    assert run["energy_range_min"].quantity[0] == 0.2 * u.TeV
+    assert run["max_scatter_range"].quantity[0] == 800 * u.m
+    dist = read_table(gamma_file, "/simulation/service/shower_distribution")
+    # every thrown shower is counted, triggered or not
+    assert dist["n_entries"].sum() == 12000 * 2
+    assert dist["histogram"][0].sum() == 24000
+
+    shower = read_table(gamma_file, "/simulation/event/subarray/shower")
+    trigger = read_table(gamma_file, "/dl1/event/subarray/trigger")
+    assert len(shower) == len(trigger) > 300
+    assert np.all(shower["true_shower_primary_id"] == 0)
+    assert set(shower["event_id"] % 100) == {0, 1}
+    # mono and stereo events are both present
+    n_tel = trigger["tels_with_trigger"].sum(axis=1)
+    assert np.any(n_tel == 1) and np.any(n_tel == 2)
+    # realistic, strictly increasing trigger times
+    assert np.all(np.diff(trigger["time"].unix_tai) > 0)
+
+    impact = read_table(gamma_file, "/simulation/event/telescope/impact/tel_001")
+    assert "true_impact_distance" in impact.colnames
+    assert np.all(impact["true_impact_distance"] >= 0)
+
+    for tel in ("tel_001", "tel_002"):
+        pointing = read_table(gamma_file, f"/configuration/telescope/pointing/{tel}")
+        assert pointing["telescope_pointing_altitude"].quantity.to_value(u.deg) == pytest.approx(
+            [70.0]
+        )
+    ob = read_table(gamma_file, "/configuration/observation/observation_block")
+    assert ob["subarray_pointing_lat"].quantity.to_value(u.deg) == pytest.approx([70.0])
+
+
+def test_pyirf_simulated_events_info(gamma_diffuse_file):
+    from pyirf.simulations import SimulatedEventsInfo
+
+    run = read_table(gamma_diffuse_file, "/configuration/simulation/run")
+    info = SimulatedEventsInfo(
+        n_showers=int(np.sum(run["n_showers"] * run["shower_reuse"])),
+        energy_min=run["energy_range_min"].quantity[0],
+        energy_max=run["energy_range_max"].quantity[0],
+        max_impact=run["max_scatter_range"].quantity[0],
+        spectral_index=run["spectral_index"][0],
+        viewcone_min=run["min_viewcone_radius"].quantity[0],
+        viewcone_max=run["max_viewcone_radius"].quantity[0],
+    )
+    dist = read_table(gamma_diffuse_file, "/simulation/service/shower_distribution")
+    assert info.n_showers == dist["n_entries"].sum() == 30000
+    # the simulated counts integrate back to every thrown shower
+    n = info.calculate_n_showers_per_energy([0.2, 1.0, 300] * u.TeV)
+    assert n.sum() == pytest.approx(30000, rel=1e-9)
+    # and follow the E^-2 power law: half the showers per factor ~ (E ratio) in log
+    assert n[0] / n.sum() == pytest.approx((1 / 0.2 - 1) / (1 / 0.2 - 1 / 300), rel=1e-6)
+    hist = np.asarray(dist["histogram"][0])
+    below_1tev = dist["bins_energy"].quantity[0][1:] <= 1.0 * u.TeV
+    assert hist[below_1tev].sum() == pytest.approx(n[0], rel=0.05)
+
+
+def test_gamma_and_proton_subarrays_identical(gamma_file, proton_file):
+    gamma = SubarrayDescription.from_hdf(gamma_file)
+    proton = SubarrayDescription.from_hdf(proton_file)
+    assert gamma == proton
+    assert gamma.tel_ids.tolist() == [1, 2]
+    assert read_table(proton_file, "/simulation/event/subarray/shower")[
+        "true_shower_primary_id"
+    ].tolist() == [101] * len(read_table(proton_file, "/dl1/event/subarray/trigger"))
+
+
+def _miss(events):
+    """Distance of the true source from the Hillas main axis (deg), with the cog distance."""
+    lon = events["hillas_fov_lon"].quantity.to_value(u.deg)
+    lat = events["hillas_fov_lat"].quantity.to_value(u.deg)
+    psi = events["hillas_psi"].quantity.to_value(u.rad)
+    # true source in the telescope frame: the point source sits at +0.4 deg fov_lon
+    dx, dy = 0.4 - lon, 0.0 - lat
+    miss = np.abs(-dx * np.sin(psi) + dy * np.cos(psi))
+    return miss, np.hypot(dx, dy)
+
+
+def test_gamma_source_on_main_axis_and_disp_grows_with_impact(gamma_file):
+    events = _tel_events(gamma_file)
+    good = (events["hillas_intensity"] > 100) & (events["leakage_intensity_width_2"] < 0.2)
+    good &= events["hillas_width"].quantity.to_value(u.deg) > 0
+    events = events[good]
+    assert len(events) > 100
+    miss, cog_distance = _miss(events)
+    assert np.median(miss) < 0.08
+    impact = events["true_impact_distance"].quantity.to_value(u.m)
+    near = np.median(cog_distance[impact < 80])
+    mid = np.median(cog_distance[(impact > 120) & (impact < 180)])
+    far = np.median(cog_distance[impact > 220])
+    assert near < mid < far
+    # disp ≈ atan(d / L) with L ≈ 9 km at 20 deg zenith: ~1 deg at 150 m
+    assert mid == pytest.approx(np.rad2deg(np.arctan(150 / 9200)), rel=0.3)
+
+
+def test_protons_wider_at_equal_intensity(gamma_diffuse_file, proton_file):
+    gamma = _tel_events(gamma_diffuse_file)
+    proton = _tel_events(proton_file)
+
+    def widths(ev):
+        sel = (ev["hillas_intensity"] > 80) & (ev["hillas_intensity"] < 400)
+        return ev["hillas_width"].quantity.to_value(u.deg)[sel]
+
+    g, p = widths(gamma), widths(proton)
+    assert len(g) > 100 and len(p) > 30
+    assert np.median(p) > 1.5 * np.median(g)
+
+
+def test_reproducible(tmp_path):
+    a = make_toy_file(tmp_path / "a.h5", "gamma-diffuse", n_showers=4000, seed=3)
+    b = make_toy_file(tmp_path / "b.h5", "gamma-diffuse", n_showers=4000, seed=3)
+    c = make_toy_file(tmp_path / "c.h5", "gamma-diffuse", n_showers=4000, seed=4)
+    for node in (
+        "/dl1/event/subarray/trigger",
+        "/dl1/event/telescope/parameters/tel_001",
+        "/simulation/event/subarray/shower",
+    ):
+        ta, tb = read_table(a, node), read_table(b, node)
+        for col in ta.colnames:
+            np.testing.assert_array_equal(np.asarray(ta[col]), np.asarray(tb[col]))
+    shower_c = read_table(c, "/simulation/event/subarray/shower")
+    shower_a = read_table(a, "/simulation/event/subarray/shower")
+    assert len(shower_a) != len(shower_c) or np.any(
+        shower_a["true_energy"] != shower_c["true_energy"]
+    )
+
+
+def test_existing_output_refused(tmp_path):
+    out = tmp_path / "exists.h5"
+    out.write_text("x")
+    result = subprocess.run(
+        [sys.executable, "-m", "ctapipe_sst1m.tools.simulate", "--n-showers=10", "-o", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert "--overwrite" in result.stderr + result.stdout
+    assert out.read_text() == "x"
+
+
+def test_stock_energy_regressor_trains(gamma_diffuse_file, tmp_path):
+    config = tmp_path / "energy.yaml"
+    config.write_text(
+        """
+TrainEnergyRegressor:
+  random_seed: 1
+EnergyRegressor:
+  model_cls: RandomForestRegressor
+  model_config: {n_estimators: 10, max_depth: 8, n_jobs: 1}
+  log_target: true
+  features: [hillas_intensity, hillas_width, hillas_length, hillas_r, timing_slope]
+  QualityQuery:
+    quality_criteria: [["bright", "hillas_intensity > 50"], ["width", "hillas_width > 0"]]
+CrossValidator:
+  n_cross_validations: 2
+"""
+    )
+    model = tmp_path / "energy.pkl"
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ctapipe-train-energy-regressor"),
+            "-i",
+            str(gamma_diffuse_file),
+            "-o",
+            str(model),
+            "-c",
+            str(config),
+            "--cv-output",
+            str(tmp_path / "cv.h5"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert model.stat().st_size > 1000
+    cv = read_table(tmp_path / "cv.h5", "/cv_predictions/SST_1M_DigiCam")
+    ratio = cv["RandomForestRegressor_energy"] / cv["true_energy"]
+    assert 0.7 < np.median(ratio) < 1.4
