@@ -7,6 +7,7 @@ Matchers (ctapipe ``Component``\\ s, usable by any two-telescope pipeline)::
 """
 
 from .core import coincidence_profile, nearest_unique_pairs, refine_offset
+from .geometry import StereoGeometryQuery, TableHillasReconstructor, hillas_stereo_geometry
 from .matching import (
     ERA_SWAT,
     ERA_WHITE_RABBIT,
@@ -28,8 +29,11 @@ __all__ = [
     "MatchingInputError",
     "SWATEventIDs",
     "SlidingWindow",
+    "StereoGeometryQuery",
+    "TableHillasReconstructor",
     "WhiteRabbitClosest",
     "coincidence_profile",
+    "hillas_stereo_geometry",
     "matcher_name_for_date",
     "nearest_unique_pairs",
     "ns_to_time",
