@@ -242,7 +242,7 @@ class WhiteRabbitClosest(EventMatcher):
 
     max_time_diff_ns = Float(
         10_000.0,
-        help="Largest accepted time difference |t2 - t1 - offset| of a pair, in ns (inclusive).",
+        help="Largest accepted absolute time difference of a pair after the offset, in ns.",
     ).tag(config=True)
 
     def match_ns(self, t1, t2, offset_ns, table1=None, table2=None):
