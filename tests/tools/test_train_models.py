@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tables
-
 from ctapipe.core import run_tool
+
 from ctapipe_sst1m.tools.dl1_dl2 import DL1ToDL2Tool
 from ctapipe_sst1m.tools.train_models import TrainModelsTool
 
