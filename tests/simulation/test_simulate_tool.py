@@ -199,3 +199,25 @@ CrossValidator:
     cv = read_table(tmp_path / "cv.h5", "/cv_predictions/SST_1M_DigiCam")
     ratio = cv["RandomForestRegressor_energy"] / cv["true_energy"]
     assert 0.7 < np.median(ratio) < 1.4
+
+
+def test_r1_variant_with_sst_cleaner_matches_dl1_variant(tmp_path):
+    """Same seed: the R1 path (LocalPeakWindowSum + ImageCleanerSST) recovers the DL1 images."""
+    r1 = make_toy_file(
+        tmp_path / "r1.h5",
+        "gamma",
+        n_showers=4000,
+        seed=4,
+        r1=True,
+        config={"ImageProcessor": {"image_cleaner_type": "ImageCleanerSST"}},
+    )
+    dl1 = make_toy_file(tmp_path / "dl1.h5", "gamma", n_showers=4000, seed=4)
+    a = read_table(r1, "/dl1/event/telescope/parameters/tel_001")
+    b = read_table(dl1, "/dl1/event/telescope/parameters/tel_001")
+    assert len(a) == len(b) > 30
+    np.testing.assert_array_equal(a["event_id"], b["event_id"])
+    bright = (b["hillas_intensity"] > 150) & (a["hillas_intensity"] > 0)
+    ratio = a["hillas_intensity"][bright] / b["hillas_intensity"][bright]
+    assert np.median(ratio) == pytest.approx(1.0, abs=0.15)
+    dlon = (a["hillas_fov_lon"] - b["hillas_fov_lon"])[bright]
+    assert np.median(np.abs(dlon)) < 0.05
