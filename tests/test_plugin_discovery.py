@@ -32,14 +32,15 @@ def test_stock_ctapipe_finds_sst1m_components():
         "from ctapipe.image import ImageCleaner\n"
         "from ctapipe.io import EventSource\n"
         "from ctapipe.reco import Reconstructor\n"
-        "cleaners = sorted(ImageCleaner.non_abstract_subclasses())\n"
         "sources = sorted(EventSource.non_abstract_subclasses())\n"
+        "cleaners = sorted(ImageCleaner.non_abstract_subclasses())\n"
         "recos = sorted(Reconstructor.non_abstract_subclasses())\n"
         "print(json.dumps({'cleaners': cleaners, 'sources': sources, 'recos': recos,\n"
         "    'imported': 'ctapipe_sst1m' in sys.modules}))\n"
     )
     # ImageCleaner has no entry-point group: the cleaner is found only because the ctapipe_io
-    # entry-point module imports it, which is exactly what stock ctapipe-process relies on
+    # entry-point module imports it once the io plugins are discovered (listing the sources
+    # first), which is exactly the order in which stock ctapipe-process builds its classes
     assert "ImageCleanerSST" in found["cleaners"]
     assert "SST1MEventSource" in found["sources"]
     assert found["imported"]

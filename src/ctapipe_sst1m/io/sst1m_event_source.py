@@ -26,6 +26,7 @@ from traitlets import TraitError
 
 from ..calib.r0_corrections import DigiCamR0Corrections
 from ..instrument import DATA_TEL_IDS, SST1MArrayLayout
+from ..version import __version__  # noqa: F401  (ctapipe-info --plugins reports it)
 from .clock import (
     NS_PER_S,
     WHITE_RABBIT_START,

@@ -18,6 +18,7 @@ from ctapipe.reco.preprocessing import table_to_X
 from ctapipe.reco.reconstructor import ReconstructionProperty
 from ctapipe.reco.utils import add_defaults_and_meta
 
+from ..version import __version__  # noqa: F401  (ctapipe-info --plugins reports it)
 from .combiners import UNCERT_SUFFIX
 
 __all__ = ["SST1MEnergyRegressor", "SST1MParticleClassifier", "forest_mean_std"]

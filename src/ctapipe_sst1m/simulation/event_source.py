@@ -48,6 +48,7 @@ from ctapipe.core.traits import Bool, Float, Int, List, Unicode
 from ctapipe.io import DataLevel, EventSource
 
 from ..instrument import MC_TEL_IDS, sst1m_subarray
+from ..version import __version__  # noqa: F401  (ctapipe-info --plugins reports it)
 from .camera import CameraNoiseModel, ClusterTrigger
 from .image_model import ShowerImageModel, render_expected_image, signal_times
 from .showers import ShowerGenerator
