@@ -284,7 +284,7 @@ class SST1MMeanCombiner(StereoCombiner):
 class MarsLikeDispCombiner(StereoCombiner):
     """MARS-like stereo direction from the per-telescope disp predictions.
 
-    Every valid telescope offers two source candidates, cog ± |disp| along the image axis.
+    Every valid telescope offers two source candidates, cog ± ``|disp|`` along the image axis.
     Of all sign combinations the one with the smallest (sum of pairwise) angular distance
     between the telescopes' candidates is kept; for two telescopes the combinations are
     tried in the order pp, mm, mp, pm (first letter: lower tel_id) and the first minimum wins.
