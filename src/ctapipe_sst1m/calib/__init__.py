@@ -7,6 +7,7 @@ from .calibration_files import (
     read_window_transmittance,
 )
 from .containers import DigiCamCalibrationContainer
+from .mc_corrections import SST1MPDECorrection
 from .monitoring import PedestalMonitor, RollingPixelWindow, nsb_rate_label
 from .pedestal_variance import RollingPedestalRMS, sample_rms
 from .r0_corrections import DEFAULT_MODULE_SWAPS, DigiCamR0Corrections
@@ -21,6 +22,7 @@ __all__ = [
     "PedestalMonitor",
     "RollingPedestalRMS",
     "RollingPixelWindow",
+    "SST1MPDECorrection",
     "VDROP_MODELS",
     "VdropModel",
     "baseline_shift",
