@@ -37,3 +37,32 @@ def proton_file(toy_dir):
     return make_toy_file(
         toy_dir / "proton.dl1.h5", "proton", n_showers=60000, seed=13, config=FAST_PROTONS
     )
+
+
+#: Showers and seed of the R1/DL1 variant pair (same seed: same showers, images and triggers).
+PAIR_SHOWERS, PAIR_SEED = 4000, 4
+
+
+@pytest.fixture(scope="session")
+def pair_args():
+    """``(n_showers, seed)`` of the R1/DL1 variant pair."""
+    return PAIR_SHOWERS, PAIR_SEED
+
+
+@pytest.fixture(scope="session")
+def pair_dl1_file(toy_dir):
+    """Point-like gammas, DL1-level variant of the R1/DL1 pair."""
+    return make_toy_file(toy_dir / "pair_dl1.h5", "gamma", n_showers=PAIR_SHOWERS, seed=PAIR_SEED)
+
+
+@pytest.fixture(scope="session")
+def pair_r1_file(toy_dir):
+    """Point-like gammas, R1 variant of the pair, calibrated in-process with ImageCleanerSST."""
+    return make_toy_file(
+        toy_dir / "pair_r1.h5",
+        "gamma",
+        n_showers=PAIR_SHOWERS,
+        seed=PAIR_SEED,
+        r1=True,
+        config={"ImageProcessor": {"image_cleaner_type": "ImageCleanerSST"}},
+    )

@@ -201,19 +201,10 @@ CrossValidator:
     assert 0.7 < np.median(ratio) < 1.4
 
 
-def test_r1_variant_with_sst_cleaner_matches_dl1_variant(tmp_path):
+def test_r1_variant_with_sst_cleaner_matches_dl1_variant(pair_r1_file, pair_dl1_file):
     """Same seed: the R1 path (LocalPeakWindowSum + ImageCleanerSST) recovers the DL1 images."""
-    r1 = make_toy_file(
-        tmp_path / "r1.h5",
-        "gamma",
-        n_showers=4000,
-        seed=4,
-        r1=True,
-        config={"ImageProcessor": {"image_cleaner_type": "ImageCleanerSST"}},
-    )
-    dl1 = make_toy_file(tmp_path / "dl1.h5", "gamma", n_showers=4000, seed=4)
-    a = read_table(r1, "/dl1/event/telescope/parameters/tel_001")
-    b = read_table(dl1, "/dl1/event/telescope/parameters/tel_001")
+    a = read_table(pair_r1_file, "/dl1/event/telescope/parameters/tel_001")
+    b = read_table(pair_dl1_file, "/dl1/event/telescope/parameters/tel_001")
     assert len(a) == len(b) > 30
     np.testing.assert_array_equal(a["event_id"], b["event_id"])
     bright = (b["hillas_intensity"] > 150) & (a["hillas_intensity"] > 0)
