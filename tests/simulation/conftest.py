@@ -5,7 +5,7 @@ import pytest
 from ctapipe_sst1m.simulation import make_toy_file
 
 #: Proton ranges narrowed for speed (the physics is unchanged, only fewer wasted throws).
-FAST_PROTONS = {"ShowerGenerator": {"max_scatter_range": 500.0, "viewcone": 4.0}}
+FAST_PROTONS = {"ShowerGenerator": {"max_scatter_range": 300.0, "viewcone": 3.0}}
 
 
 @pytest.fixture(scope="session")
@@ -35,12 +35,12 @@ def gamma_diffuse_file(toy_dir):
 @pytest.fixture(scope="session")
 def proton_file(toy_dir):
     return make_toy_file(
-        toy_dir / "proton.dl1.h5", "proton", n_showers=60000, seed=13, config=FAST_PROTONS
+        toy_dir / "proton.dl1.h5", "proton", n_showers=12000, seed=13, config=FAST_PROTONS
     )
 
 
 #: Showers and seed of the R1/DL1 variant pair (same seed: same showers, images and triggers).
-PAIR_SHOWERS, PAIR_SEED = 4000, 4
+PAIR_SHOWERS, PAIR_SEED = 3000, 4
 
 
 @pytest.fixture(scope="session")

@@ -7,10 +7,12 @@ from pathlib import Path
 import astropy.units as u
 import numpy as np
 import pytest
+from ctapipe.core import run_tool
 from ctapipe.instrument import SubarrayDescription
 from ctapipe.io import TableLoader, read_table
 
 from ctapipe_sst1m.simulation import make_toy_file
+from ctapipe_sst1m.tools.simulate import SimulateTool
 
 
 def _tel_events(path):
@@ -129,10 +131,11 @@ def test_protons_wider_at_equal_intensity(gamma_diffuse_file, proton_file):
     assert np.median(p) > 1.5 * np.median(g)
 
 
-def test_reproducible(tmp_path):
-    a = make_toy_file(tmp_path / "a.h5", "gamma-diffuse", n_showers=4000, seed=3)
-    b = make_toy_file(tmp_path / "b.h5", "gamma-diffuse", n_showers=4000, seed=3)
-    c = make_toy_file(tmp_path / "c.h5", "gamma-diffuse", n_showers=4000, seed=4)
+def test_reproducible(pair_dl1_file, pair_args, tmp_path):
+    n_showers, seed = pair_args
+    a = pair_dl1_file
+    b = make_toy_file(tmp_path / "b.h5", "gamma", n_showers=n_showers, seed=seed)
+    c = make_toy_file(tmp_path / "c.h5", "gamma", n_showers=n_showers, seed=seed + 1)
     for node in (
         "/dl1/event/subarray/trigger",
         "/dl1/event/telescope/parameters/tel_001",
@@ -148,16 +151,13 @@ def test_reproducible(tmp_path):
     )
 
 
-def test_existing_output_refused(tmp_path):
+def test_existing_output_refused(tmp_path, capfd):
     out = tmp_path / "exists.h5"
     out.write_text("x")
-    result = subprocess.run(
-        [sys.executable, "-m", "ctapipe_sst1m.tools.simulate", "--n-showers=10", "-o", str(out)],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 1
-    assert "--overwrite" in result.stderr + result.stdout
+    argv = ["--n-showers=10", "-o", str(out)]
+    code = run_tool(SimulateTool(), argv, cwd=tmp_path, raises=False)
+    assert code == 1
+    assert "--overwrite" in capfd.readouterr().err
     assert out.read_text() == "x"
 
 
