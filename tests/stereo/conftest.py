@@ -1,5 +1,9 @@
 """Synthetic two-telescope event streams with known truth for the matcher tests."""
 
+import importlib.util
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from astropy.table import Table
@@ -96,81 +100,18 @@ def toy_dl1(tmp_path_factory):
     return make_toy_file(path, n_showers=6000, seed=1, telescopes=TOY_TEL_IDS, write_images=True)
 
 
-def split_telescope(
-    source,
-    output,
-    tel_id,
-    *,
-    obs_id_shift=0,
-    offset_ns=0,
-    jitter_ns=0,
-    drop=0.0,
-    renumber=False,
-    altitude_shift_deg=0.0,
-    zero_times=False,
-    seed=0,
-):
-    """Write one telescope of ``source`` as an observed-data single-telescope DL1 file.
+def _load_helpers():
+    """The shared ``tests/helpers/toy_dl1.py`` module (the test tree is not a package)."""
+    name = "sst1m_test_helpers_toy_dl1"
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parents[1] / "helpers" / "toy_dl1.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules[name])
+    return sys.modules[name]
 
-    Returns the original event id of every written event, in output order.
-    """
-    import astropy.units as u
-    import tables
-    from ctapipe.instrument import SubarrayDescription
-    from ctapipe.io import read_table, write_table
 
-    from ctapipe_sst1m.stereo.stereo_file import _write_rows
-
-    rng = np.random.default_rng(seed)
-    node = f"tel_{tel_id:03d}"
-    SubarrayDescription.from_hdf(source).select_subarray([tel_id]).to_hdf(output, overwrite=True)
-    with tables.open_file(source) as src, tables.open_file(output, "a") as out:
-        for key in src.root._v_attrs._f_list("user"):
-            out.root._v_attrs[key] = src.root._v_attrs[key]
-        out.root._v_attrs["CTA PROCESS TYPE"] = "Observation"
-        for block in ("observation_block", "scheduling_block"):
-            n = src.get_node(f"/configuration/observation/{block}")
-            data = n.read()
-            if "obs_id" in data.dtype.names:
-                data["obs_id"] += obs_id_shift
-            _write_rows(out, n, f"/configuration/observation/{block}", data)
-        trig_node = src.root.dl1.event.telescope.trigger
-        trig = trig_node.read()
-        trig = trig[trig["tel_id"] == tel_id]
-        keep = rng.random(len(trig)) >= drop
-        trig = trig[keep]
-        original_ids = trig["event_id"].copy()
-        new_ids = np.arange(1, len(trig) + 1) if renumber else original_ids
-        t = trig["time"][:, 0].astype(np.int64) * 10**9 + trig["time"][:, 1] // 4
-        t = t + offset_ns + np.rint(rng.normal(0, jitter_ns, len(t))).astype(np.int64)
-        if zero_times:
-            t[:] = 0
-        trig["time"][:, 0], trig["time"][:, 1] = t // 10**9, (t % 10**9) * 4
-        trig["obs_id"] += obs_id_shift
-        trig["event_id"] = new_ids
-        _write_rows(out, trig_node, "/dl1/event/telescope/trigger", trig)
-        for base in ("/dl1/event/telescope/parameters", "/dl1/event/telescope/images"):
-            n = src.get_node(f"{base}/{node}")
-            data = n.read()
-            position = {e: i for i, e in enumerate(data["event_id"])}
-            data = data[[position[e] for e in original_ids]]
-            data["obs_id"] += obs_id_shift
-            data["event_id"] = new_ids
-            _write_rows(out, n, f"{base}/{node}", data)
-        fixed = src.get_node(f"/configuration/telescope/pointing/{node}").read()[0]
-    pointing = Table(
-        {
-            "time": ns_to_time([t.min() - 60 * 10**9, max(t.max(), 1) + 60 * 10**9]),
-            "azimuth": np.full(2, fixed["telescope_pointing_azimuth"]) * u.rad,
-            "altitude": (
-                np.full(2, fixed["telescope_pointing_altitude"]) * u.rad
-                + altitude_shift_deg * u.deg
-            ).to(u.rad),
-        }
-    )
-    write_table(pointing, output, f"/dl0/monitoring/telescope/pointing/{node}")
-    assert read_table(output, "/dl1/event/telescope/trigger")["tel_id"][0] == tel_id
-    return np.asarray(original_ids)
+split_telescope = _load_helpers().split_telescope
 
 
 @pytest.fixture

@@ -1,0 +1,111 @@
+"""Shared fixtures of the tool tests: toy MC, models trained once per session, stereo data."""
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from ctapipe.core import run_tool
+
+from ctapipe_sst1m.tools.train_models import TrainModelsTool
+
+BIN = Path(sys.executable).parent
+
+SMALL = """
+EnergyRegressor:
+  model_config: {n_estimators: 20, max_depth: 12, min_samples_leaf: 5, n_jobs: 1, random_state: 42}
+DispReconstructor:
+  norm_config: {n_estimators: 20, max_depth: 12, min_samples_leaf: 5, n_jobs: 1, random_state: 42}
+  sign_config: {n_estimators: 20, max_depth: 12, min_samples_leaf: 5, n_jobs: 1, random_state: 42}
+ParticleClassifier:
+  model_config: {n_estimators: 20, max_depth: 12, min_samples_leaf: 5, n_jobs: 1, random_state: 42}
+"""
+
+
+def _simulate(tmp, particle, n, seed, stereo=True):
+    dl1 = tmp / f"{particle}_{seed}.dl1.h5"
+    subprocess.run(
+        [
+            str(BIN / "sst1m-simulate"),
+            "--particle",
+            particle,
+            "--n-showers",
+            str(n),
+            "--seed",
+            str(seed),
+            "-o",
+            str(dl1),
+            "-q",
+        ],
+        check=True,
+    )
+    if not stereo:
+        return dl1
+    out = tmp / f"{particle}_{seed}.h5"
+    subprocess.run(
+        [
+            str(BIN / "ctapipe-process"),
+            "-i",
+            str(dl1),
+            "-o",
+            str(out),
+            "--write-parameters",
+            "-q",
+            "--no-progress",
+            "--ShowerProcessor.reconstructor_types=HillasReconstructor",
+            "--DataWriter.write_dl2=True",
+        ],
+        check=True,
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def toy(tmp_path_factory):
+    """Toy MC (MC telescopes 1/2) and small mono+stereo models trained once per session."""
+    tmp = tmp_path_factory.mktemp("toy_dl2")
+    files = {
+        "gamma": _simulate(tmp, "gamma-diffuse", 40000, 1),
+        "proton": _simulate(tmp, "proton", 100000, 1),
+        "gamma_test": _simulate(tmp, "gamma-diffuse", 30000, 2),
+        "mono_only": _simulate(tmp, "gamma-diffuse", 3000, 3, stereo=False),
+    }
+    (tmp / "small.yaml").write_text(SMALL)
+    models = tmp / "models"
+    ret = run_tool(
+        TrainModelsTool(),
+        [
+            "--gamma",
+            str(files["gamma"]),
+            "--proton",
+            str(files["proton"]),
+            "-o",
+            str(models),
+            "-c",
+            str(tmp / "small.yaml"),
+        ],
+    )
+    assert ret == 0
+    return tmp, files, models
+
+
+def _load_helpers():
+    """The shared ``tests/helpers/toy_dl1.py`` module (the test tree is not a package)."""
+    name = "sst1m_test_helpers_toy_dl1"
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parents[1] / "helpers" / "toy_dl1.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules[name])
+    return sys.modules[name]
+
+
+@pytest.fixture(scope="session")
+def stereo_data(tmp_path_factory):
+    """Data-like stereo DL1 file (telescopes 21/22) made by sst1m-dl1-stereo from toy MC."""
+    from ctapipe_sst1m.simulation import make_toy_file
+
+    tmp = tmp_path_factory.mktemp("stereo_data")
+    toy = make_toy_file(tmp / "toy_21_22.h5", "gamma", n_showers=8000, seed=7, telescopes=(21, 22))
+    return _load_helpers().make_stereo_dl1(toy, tmp)

@@ -1,0 +1,125 @@
+"""sst1m-dl1-dl2 (and stock ctapipe-apply-models) on a data-like stereo file of tels 21/22.
+
+The file is made by ``sst1m-dl1-stereo`` from toy MC split per telescope (``stereo_data``); the
+models are the MC models keyed by telescopes 1/2 of the session fixture ``toy``
+(``tests/tools/conftest.py``).
+"""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import astropy.units as u
+import numpy as np
+import pytest
+import tables
+from astropy.coordinates import ICRS, AltAz, SkyCoord
+from ctapipe.core import run_tool
+from ctapipe.instrument import SubarrayDescription
+from ctapipe.io import read_table, write_table
+
+from ctapipe_sst1m.tools.dl1_dl2 import DL1ToDL2Tool
+
+BIN = Path(sys.executable).parent
+
+
+def _prefixes(models):
+    stereo = json.loads((models / "models.json").read_text())["modes"]["stereo"]
+    return {kind: stereo[kind]["prefix"] for kind in ("energy", "disp", "classifier")}
+
+
+@pytest.mark.slow
+def test_stereo_data_file_gets_predictions_for_21_22_with_radec(toy, stereo_data, tmp_path):
+    _, _, models = toy
+    out = tmp_path / "data.dl2.h5"
+    argv = ["-i", str(stereo_data), "-m", str(models), "-o", str(out)]
+    assert run_tool(DL1ToDL2Tool(), argv, cwd=tmp_path) == 0
+    prefix = _prefixes(models)
+    n_stereo = len(read_table(stereo_data, "/dl1/event/subarray/trigger"))
+    for tel_id in (21, 22):
+        node = f"tel_{tel_id:03d}"
+        energy = read_table(out, f"/dl2/event/telescope/energy/{prefix['energy']}/{node}")
+        gammaness = read_table(
+            out, f"/dl2/event/telescope/particle_type/{prefix['classifier']}/{node}"
+        )
+        valid = np.asarray(energy[f"{prefix['energy']}_tel_is_valid"])
+        print(tel_id, len(energy), valid.sum())
+        assert valid.sum() > 0.5 * n_stereo
+        e = energy[f"{prefix['energy']}_tel_energy"].quantity[valid].to_value(u.TeV)
+        assert np.all((e > 0.05) & (e < 500))
+        g = np.asarray(gammaness[f"{prefix['classifier']}_tel_prediction"])[valid]
+        assert np.all((g >= 0) & (g <= 1)) and np.median(g) > 0.5  # gammas look like gammas
+
+    disp = prefix["disp"]
+    geo = read_table(out, f"/dl2/event/subarray/geometry/{disp}")
+    sky = read_table(out, f"/dl2/event/subarray/sky/{disp}")
+    assert len(sky) == len(geo) == n_stereo
+    valid = np.asarray(geo[f"{disp}_is_valid"])
+    assert valid.sum() > 0.5 * n_stereo
+    ra, dec = sky[f"{disp}_ra"].quantity[valid], sky[f"{disp}_dec"].quantity[valid]
+    assert np.all(np.isfinite(ra)) and np.all(np.isfinite(dec))
+    # the point-like toy gammas come from the pointing direction: RA/Dec close to its ICRS
+    trigger = read_table(out, "/dl1/event/subarray/trigger")[valid]
+    pointing = read_table(stereo_data, "/dl0/monitoring/telescope/pointing/tel_021")
+    location = SubarrayDescription.from_hdf(stereo_data).reference_location
+    frame = AltAz(obstime=trigger["time"], location=location)
+    pointing_icrs = SkyCoord(
+        alt=pointing["altitude"].quantity[0], az=pointing["azimuth"].quantity[0], frame=frame
+    ).transform_to(ICRS())
+    separation = SkyCoord(ra=ra, dec=dec, frame=ICRS()).separation(pointing_icrs).to(u.deg)
+    print("median distance of RA/Dec to pointing", np.median(separation))
+    assert np.median(separation) < 0.5 * u.deg
+    assert read_table(out, "/dl2/sst1m_models").meta["mode"] == "stereo"
+
+
+@pytest.mark.slow
+def test_stock_apply_models_runs_on_dl1_stereo_output(toy, stereo_data, tmp_path):
+    _, _, models = toy
+    ours = tmp_path / "ours.dl2.h5"
+    argv = ["-i", str(stereo_data), "-m", str(models), "-o", str(ours)]
+    assert run_tool(DL1ToDL2Tool(), argv, cwd=tmp_path) == 0
+    stock = tmp_path / "stock.dl2.h5"
+    cmd = [str(BIN / "ctapipe-apply-models"), "-i", str(stereo_data), "-o", str(stock)]
+    for kind in ("energy", "disp", "classifier"):
+        cmd += ["-r", str(models / "stereo" / f"{kind}.pkl")]
+    result = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    prefix = _prefixes(models)
+    for tel_id in (21, 22):
+        path = f"/dl2/event/telescope/energy/{prefix['energy']}/tel_{tel_id:03d}"
+        column = f"{prefix['energy']}_tel_energy"
+        np.testing.assert_allclose(
+            read_table(stock, path)[column], read_table(ours, path)[column], equal_nan=True
+        )
+    path = f"/dl2/event/subarray/geometry/{prefix['disp']}"
+    column = f"{prefix['disp']}_alt"
+    stock_alt = np.asarray(read_table(stock, path)[column])
+    assert np.count_nonzero(np.isfinite(stock_alt)) > 10
+    np.testing.assert_allclose(stock_alt, read_table(ours, path)[column], equal_nan=True)
+
+
+@pytest.mark.slow
+def test_models_with_features_missing_from_file_one_line_error(toy, stereo_data, tmp_path, capfd):
+    _, _, models = toy
+    # a DL1 file written without timing parameters, which the models were trained on
+    reduced = tmp_path / "no_timing.dl1.h5"
+    shutil.copy(stereo_data, reduced)
+    for tel_id in (21, 22):
+        path = f"/dl1/event/telescope/parameters/tel_{tel_id:03d}"
+        table = read_table(reduced, path)
+        table.remove_columns([c for c in table.colnames if c.startswith("timing_")])
+        write_table(table, reduced, path, overwrite=True)
+    out = tmp_path / "x.dl2.h5"
+    argv = ["-i", str(reduced), "-m", str(models), "-o", str(out)]
+    assert run_tool(DL1ToDL2Tool(), argv, cwd=tmp_path, raises=False) == 1
+    lines = capfd.readouterr().err.splitlines()
+    critical = [line for line in lines if "CRITICAL" in line and "SystemExit" not in line]
+    assert len(critical) == 1, critical
+    assert "timing_slope" in critical[0] and "are not in the file" in critical[0]
+    assert str(reduced) in critical[0] and "retrain" in critical[0]
+    assert not any("Traceback" in line for line in lines)
+    assert not out.exists()
+    with tables.open_file(reduced) as f:
+        assert "timing_slope" not in f.root.dl1.event.telescope.parameters.tel_021.colnames
