@@ -1,0 +1,268 @@
+"""Speed and memory of sst1m-dl1-dl2 (mono and stereo) against bare scikit-learn predicts.
+
+Run with ``python benchmarks/bench_dl2.py`` (``--quick`` for a smaller run). Steps:
+
+1. Small toy MC (gamma-diffuse and protons, MC telescopes 1/2) -> ``ctapipe-process`` with
+   HillasReconstructor (stereo features) -> ``sst1m-train-models`` with the default SST-1M
+   forest settings.
+2. A large DL1 file is SYNTHESISED from the small gamma file: every event table under
+   ``/dl1/event``, ``/dl2/event`` and ``/simulation/event`` is repeated block by block with
+   shifted event ids, and the float image parameters get a 1 % multiplicative jitter, until
+   the file holds ``--n-events`` array events (simulating 10^5 triggered events would take
+   hours). Nothing about the forests depends on this: they see realistic feature rows.
+3. ``sst1m-dl1-dl2 --mode mono`` and ``--mode stereo`` on that file: wall time, events/s per
+   core (OMP_NUM_THREADS=1, n_jobs=1), peak traced memory (tracemalloc).
+4. The bare ``predict`` / ``predict_proba`` of the same forests on the same feature matrices
+   (built outside the timer); the ratio DL2 step / sum of bare predicts (target <= 1.3).
+5. Training time and peak resident memory (in a spawned process) of one default-settings
+   energy forest (150 trees, depth 30) on ``--n-events`` rows resampled from the toy sample.
+"""
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import tables  # noqa: E402
+from ctapipe.core import run_tool  # noqa: E402
+from ctapipe.io import TableLoader  # noqa: E402
+
+from ctapipe_sst1m.reco.metadata import load_model, read_models_json  # noqa: E402
+from ctapipe_sst1m.simulation import make_toy_file  # noqa: E402
+from ctapipe_sst1m.tools.dl1_dl2 import DL1ToDL2Tool  # noqa: E402
+
+BIN = Path(sys.executable).parent
+EVENT_GROUPS = ("/dl1/event", "/dl2/event", "/simulation/event")
+
+
+def stereo_dl1(tmp, particle, n_showers, seed):
+    """Toy MC DL1 with ctapipe-process HillasReconstructor stereo features."""
+    mono = make_toy_file(tmp / f"{particle}.mono.h5", particle, n_showers=n_showers, seed=seed)
+    out = tmp / f"{particle}.dl1.h5"
+    subprocess.run(
+        [
+            str(BIN / "ctapipe-process"),
+            f"--input={mono}",
+            f"--output={out}",
+            "--write-parameters",
+            "--DataWriter.write_dl2=True",
+            "--ShowerProcessor.reconstructor_types=HillasReconstructor",
+            "--no-progress",
+            "-q",
+        ],
+        check=True,
+    )
+    return out
+
+
+def synthesise(small, big, n_events, seed=0):
+    """Copy ``small`` and append shifted, jittered copies of its events up to ``n_events``."""
+    rng = np.random.default_rng(seed)
+    shutil.copy(small, big)
+    with tables.open_file(big, "a") as f:
+        n_small = f.root.dl1.event.subarray.trigger.nrows
+        shift = int(f.root.dl1.event.subarray.trigger.col("event_id").max()) + 1
+        n_blocks = int(np.ceil(n_events / n_small))
+        nodes = [
+            node
+            for group in EVENT_GROUPS
+            if group in f
+            for node in f.walk_nodes(group, "Table")
+            if "event_id" in node.colnames
+        ]
+        originals = {node._v_pathname: node.read() for node in nodes}
+        for block in range(1, n_blocks):
+            for node in nodes:
+                rows = originals[node._v_pathname].copy()
+                rows["event_id"] += block * shift
+                if "/parameters/" in node._v_pathname:
+                    for name in rows.dtype.names:
+                        if rows.dtype[name].kind == "f" and rows[name].ndim == 1:
+                            rows[name] *= rng.normal(1.0, 0.01, len(rows)).astype(rows.dtype[name])
+                node.append(rows)
+        n_total = f.root.dl1.event.subarray.trigger.nrows
+    return n_total
+
+
+def bare_predict_seconds(dl1, model_dir, mode):
+    """Seconds of the bare sklearn predicts of the mode's forests on the file's feature rows."""
+    meta = read_models_json(model_dir)
+    total = 0.0
+    n_rows = 0
+    with TableLoader(dl1, dl1_parameters=True, dl2=True, simulated=False) as loader:
+        by_tel = loader.read_telescope_events_by_id()
+    predictions = {}
+    for kind in ("energy", "disp", "classifier"):
+        entry = meta["modes"][mode][kind]
+        reco = load_model(model_dir / entry["file"], expected_sha256=entry["sha256"])
+        for tel_id, table in by_tel.items():
+            if len(table) == 0:
+                continue
+            for name, values in predictions.get(tel_id, {}).items():
+                table[name] = values
+            with_features = reco.feature_generator(table, subarray=loader.subarray)
+            desc = loader.subarray.tel[tel_id]
+            model = reco._models[desc]
+            valid = reco.quality_query.get_table_mask(with_features)
+            X = np.column_stack(
+                [np.asarray(with_features[f][valid], dtype=np.float32) for f in reco.features]
+            )
+            X = X[np.all(np.isfinite(X), axis=1)]
+            n_rows += len(X)
+            start = time.perf_counter()
+            if kind == "energy":
+                model.predict(X)
+            elif kind == "disp":
+                model[0].predict(X)
+                model[1].predict_proba(X)
+            else:
+                model.predict_proba(X)
+            total += time.perf_counter() - start
+            # later models (two-stage classifier) use the earlier predictions as features
+            for tab in reco.predict_table(desc, table).values():
+                predictions.setdefault(tel_id, {}).update({c: tab[c] for c in tab.colnames})
+    return total, n_rows
+
+
+def run_dl2(dl1, model_dir, out, mode, trace):
+    """Run sst1m-dl1-dl2; returns (seconds, peak traced MB or None)."""
+    if out.exists():
+        out.unlink()
+    argv = [f"--input={dl1}", f"--models={model_dir}", f"--output={out}", f"--mode={mode}"]
+    argv += ["--n-jobs=1", "--log-level=WARN", "--no-progress"]
+    if trace:
+        tracemalloc.start()
+    start = time.perf_counter()
+    assert run_tool(DL1ToDL2Tool(), argv, cwd=out.parent) == 0
+    seconds = time.perf_counter() - start
+    peak = None
+    if trace:
+        peak = tracemalloc.get_traced_memory()[1] / 1e6
+        tracemalloc.stop()
+    return seconds, peak
+
+
+def _fit_in_child(X, y, queue):
+    """Fit the default forest in a fresh process and report its time and peak RSS."""
+    from sklearn.ensemble import RandomForestRegressor
+
+    forest = RandomForestRegressor(
+        n_estimators=150, max_depth=30, min_samples_leaf=10, min_samples_split=10, n_jobs=1
+    )
+    before = _peak_rss_mb()
+    start = time.perf_counter()
+    forest.fit(X, y)
+    seconds = time.perf_counter() - start
+    queue.put((seconds, before, _peak_rss_mb()))
+
+
+def _peak_rss_mb():
+    """Peak resident memory of this process image (VmHWM; ru_maxrss survives exec on Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1e3
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+
+
+def train_default_energy_forest(dl1, n_rows, seed=0):
+    """Seconds and peak RSS (MB, before and after fit) of one default energy forest fit.
+
+    The fit runs in a spawned process so that its peak resident memory (scikit-learn builds
+    trees in C, invisible to tracemalloc) is measured alone.
+    """
+    import multiprocessing
+
+    with TableLoader(dl1, dl1_parameters=True, simulated=True) as loader:
+        table = loader.read_telescope_events()
+    features = ["hillas_intensity", "hillas_width", "hillas_length", "hillas_skewness"]
+    features += ["hillas_kurtosis", "timing_slope", "leakage_intensity_width_2"]
+    features += ["hillas_fov_lat", "hillas_fov_lon"]
+    X = np.column_stack([np.asarray(table[f], dtype=np.float32) for f in features])
+    y = np.log10(np.asarray(table["true_energy"].quantity.to_value("TeV"), dtype=np.float32))
+    good = np.all(np.isfinite(X), axis=1) & (X[:, 0] > 0)
+    X, y = X[good], y[good]
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(0, len(X), n_rows)
+    X = X[pick] * rng.normal(1.0, 0.01, (n_rows, X.shape[1])).astype(np.float32)
+    X[:, 0] = np.log10(X[:, 0])
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    child = context.Process(target=_fit_in_child, args=(X, y[pick], queue))
+    child.start()
+    result = queue.get()
+    child.join()
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2x10^4 events instead of 10^5")
+    parser.add_argument("--n-events", type=int, default=None, help="array events in the file")
+    args = parser.parse_args()
+    n_events = args.n_events or (20_000 if args.quick else 100_000)
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench_dl2_"))
+    print(f"working in {tmp}")
+    start = time.perf_counter()
+    gamma = stereo_dl1(tmp, "gamma-diffuse", 20_000 if args.quick else 40_000, 1)
+    proton = stereo_dl1(tmp, "proton", 50_000 if args.quick else 100_000, 1)
+    models = tmp / "models"
+    subprocess.run(
+        [
+            str(BIN / "sst1m-train-models"),
+            "--gamma",
+            str(gamma),
+            "--proton",
+            str(proton),
+            "-o",
+            str(models),
+            "--log-level=WARN",
+        ],
+        check=True,
+    )
+    setup_seconds = time.perf_counter() - start
+    print(f"toy MC + ctapipe-process + training (default forests): {setup_seconds:.0f} s")
+    big = tmp / "big.dl1.h5"
+    n_total = synthesise(gamma, big, n_events)
+    with tables.open_file(big) as f:
+        n_tel_events = f.root.dl1.event.telescope.trigger.nrows
+    print(f"synthesised DL1: {n_total} array events, {n_tel_events} telescope events")
+
+    header = ("mode", "DL2 s", "ev/s/core", "bare s", "ratio", "peak MB")
+    print("\n{:7s} {:>7s} {:>10s} {:>7s} {:>6s} {:>8s}".format(*header))
+    for mode in ("mono", "stereo"):
+        seconds, _ = run_dl2(big, models, tmp / f"{mode}.dl2.h5", mode, trace=False)
+        bare, n_rows = bare_predict_seconds(big, models, mode)
+        _, peak = run_dl2(big, models, tmp / f"{mode}.dl2.h5", mode, trace=True)
+        print(
+            f"{mode:7s} {seconds:7.1f} {n_total / seconds:10.0f} {bare:7.1f}"
+            f" {seconds / bare:6.2f} {peak:8.0f}   (bare predicts: {n_rows} rows"
+            " summed over models; target ratio <= 1.3)"
+        )
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+    print(f"process max RSS so far: {rss:.0f} MB")
+
+    seconds, before, peak = train_default_energy_forest(gamma, n_events)
+    print(
+        f"\ntraining one default energy forest (150 trees, depth 30, 9 features, float32) on"
+        f" {n_events} rows: {seconds:.0f} s on one core, peak RSS {peak:.0f} MB"
+        f" ({before:.0f} MB before the fit)"
+    )
+    print(
+        "(sst1m-train-models fits 4 forests per mode and telescope: energy, disp norm, disp"
+        " sign, classifier)"
+    )
+    shutil.rmtree(tmp)
+
+
+if __name__ == "__main__":
+    main()
