@@ -5,6 +5,7 @@ from importlib.resources import files
 from pathlib import Path
 
 import pytest
+from traitlets.config import Config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # CI clones the project with ../shared beside it; SST1M_SHARED_DIR overrides for other layouts
@@ -30,3 +31,25 @@ def protozfits_resources():
 def digicam_2018_file(protozfits_resources):
     """Real SST-1M raw file of 2018-08-22 (tel 22 in the header era, 30 physics + 2 pedestals)."""
     return protozfits_resources / "example_SST1M_20180822.fits.fz"
+
+
+@pytest.fixture
+def calibration_config(reference_dir):
+    """DigiCamR0Corrections configuration with the averaged dark-run and window files.
+
+    A new ``Config`` for every test: tests extend it, and a shared one would leak their changes.
+    """
+    return Config(
+        {
+            "DigiCamR0Corrections": {
+                "calibration_file": [
+                    ("id", 21, str(reference_dir / "averaged_calib_param_v2_2023_2024_tel1.h5")),
+                    ("id", 22, str(reference_dir / "averaged_calib_param_v2_2023_2024_tel2.h5")),
+                ],
+                "window_transmittance_file": [
+                    ("id", 21, str(reference_dir / "corr_factor_1st_wdw.txt")),
+                    ("id", 22, str(reference_dir / "corr_factor_2nd_wdw.txt")),
+                ],
+            }
+        }
+    )

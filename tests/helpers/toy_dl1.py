@@ -1,8 +1,8 @@
 """Per-telescope observed-data DL1 files split from a two-telescope toy MC file.
 
 Shared by the stereo-matching tests (``tests/stereo``) and the DL1->DL2 tool tests
-(``tests/tools``): the conftest files there load this module with :func:`load_helpers`-style
-``importlib`` code, because the test tree is not a package (``--import-mode=importlib``).
+(``tests/tools``); pytest puts ``tests/helpers`` on ``sys.path`` (``pythonpath`` in
+``pyproject.toml``), so the conftest files import it as ``toy_dl1``.
 """
 
 import numpy as np

@@ -1,12 +1,9 @@
 """Synthetic two-telescope event streams with known truth for the matcher tests."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 from astropy.table import Table
+from toy_dl1 import split_telescope
 
 from ctapipe_sst1m.stereo import ns_to_time
 
@@ -98,20 +95,6 @@ def toy_dl1(tmp_path_factory):
 
     path = tmp_path_factory.mktemp("toy") / "toy_dl1.h5"
     return make_toy_file(path, n_showers=6000, seed=1, telescopes=TOY_TEL_IDS, write_images=True)
-
-
-def _load_helpers():
-    """The shared ``tests/helpers/toy_dl1.py`` module (the test tree is not a package)."""
-    name = "sst1m_test_helpers_toy_dl1"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "helpers" / "toy_dl1.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
-
-
-split_telescope = _load_helpers().split_telescope
 
 
 @pytest.fixture

@@ -1,12 +1,12 @@
 """Shared fixtures of the tool tests: toy MC, models trained once per session, stereo data."""
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from ctapipe.core import run_tool
+from toy_dl1 import make_stereo_dl1
 
 from ctapipe_sst1m.tools.train_models import TrainModelsTool
 
@@ -90,17 +90,6 @@ def toy(tmp_path_factory):
     return tmp, files, models
 
 
-def _load_helpers():
-    """The shared ``tests/helpers/toy_dl1.py`` module (the test tree is not a package)."""
-    name = "sst1m_test_helpers_toy_dl1"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "helpers" / "toy_dl1.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
-
-
 @pytest.fixture(scope="session")
 def stereo_data(tmp_path_factory):
     """Data-like stereo DL1 file (telescopes 21/22) made by sst1m-dl1-stereo from toy MC."""
@@ -108,4 +97,4 @@ def stereo_data(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("stereo_data")
     toy = make_toy_file(tmp / "toy_21_22.h5", "gamma", n_showers=8000, seed=7, telescopes=(21, 22))
-    return _load_helpers().make_stereo_dl1(toy, tmp)
+    return make_stereo_dl1(toy, tmp)

@@ -13,8 +13,6 @@ Existing ctapipe tables are re-written row by row with the column attributes of 
 node (units, time format, enums), so nothing of the data model is re-implemented here.
 """
 
-import glob
-import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +25,7 @@ from ctapipe.containers import EventType
 from ctapipe.instrument import SubarrayDescription
 from ctapipe.io import read_table
 
+from ..core import expand_input_paths
 from .geometry import PREFIX, TableHillasReconstructor
 from .timestamps import time_to_ns
 
@@ -53,19 +52,10 @@ class StereoInputError(ValueError):
 
 def expand_paths(patterns):
     """Files from a list of files, directories (``*.h5`` inside) and glob patterns, sorted."""
-    found = []
-    for pattern in patterns:
-        path = Path(pattern)
-        if path.is_dir():
-            found.extend(sorted(path.glob("*.h5")))
-        elif path.is_file():
-            found.append(path)
-        else:
-            matches = sorted(Path(p) for p in glob.glob(str(pattern)))
-            if not matches:
-                raise StereoInputError(f"{pattern}: no such file, directory or matching files")
-            found.extend(matches)
-    return sorted(set(p.resolve() for p in found))
+    try:
+        return sorted(expand_input_paths(patterns, patterns=("*.h5",)))
+    except FileNotFoundError as err:
+        raise StereoInputError(f"{err}: give files, a directory of *.h5 files or a glob") from None
 
 
 def _tel_node(tel_id):
@@ -642,8 +632,3 @@ def _pointing_for(tel_files, observations, slot, event_ids, times_ns):
         a, z = tel_files[int(index)].pointing_at(times_ns[sel])
         alt[sel], az[sel] = a.to_value(u.deg), z.to_value(u.deg)
     return alt * u.deg, az * u.deg
-
-
-def replace_atomically(tmp_path, final_path):
-    """Move a finished temporary file onto its final name."""
-    os.replace(tmp_path, final_path)

@@ -9,15 +9,13 @@ reason, so that nothing is dropped silently. The translation itself is the plain
 
 import json
 import math
-import os
-import tempfile
-from pathlib import Path
 
 import yaml
 from ctapipe.core import Provenance, Tool, ToolConfigurationError
 from ctapipe.core.traits import Bool, flag
 from ctapipe.core.traits import Path as PathTrait
 
+from ..core import atomic_output
 from ..instrument import EQUIVALENT_FOCAL_LENGTH
 
 __all__ = ["ConvertConfigTool", "convert_sst1mpipe_config", "main", "tel_id_from_key"]
@@ -246,16 +244,9 @@ def _convert_sst_cleaner(cleaner, section, report):
 
 def write_yaml_atomic(data, path, header=""):
     """Write ``data`` as YAML to ``path`` through a temporary file in the same directory."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as stream:
-            stream.write(header)
-            yaml.safe_dump(data, stream, sort_keys=False, default_flow_style=None, width=100)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(path, overwrite=True) as tmp, open(tmp, "w") as stream:
+        stream.write(header)
+        yaml.safe_dump(data, stream, sort_keys=False, default_flow_style=None, width=100)
 
 
 class ConvertConfigTool(Tool):

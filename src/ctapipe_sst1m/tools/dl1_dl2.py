@@ -14,7 +14,6 @@ This is stock ``ctapipe-apply-models`` (same chunked loop, same output tables, r
 """
 
 import json
-import os
 from pathlib import Path
 
 import astropy.units as u
@@ -28,6 +27,7 @@ from ctapipe.core.traits import Path as PathTrait
 from ctapipe.io import HDF5Merger, TableLoader, read_table, write_table
 from ctapipe.tools.apply_models import ApplyModels
 
+from ..core import PendingOutput
 from ..reco.metadata import IncompatibleModelError, load_model, read_models_json
 from ..reco.model_bank import NodeSelector, NoModelNodeError, discover_nodes, file_pointing
 
@@ -96,10 +96,10 @@ class DL1ToDL2Tool(ApplyModels):
         except (NoModelNodeError, IncompatibleModelError, FileNotFoundError) as err:
             self.log.critical(str(err))
             self.exit(1)
-        # stock machinery writes into a temporary file that replaces the target at the end
-        self.output_path = self.final_output.with_name(f".{self.final_output.name}.part")
-        if self.output_path.exists():
-            self.output_path.unlink()
+        # stock machinery writes into a temporary file that replaces the target at the end;
+        # check_output above already decided about overwriting, a failure removes the file
+        self._output = self.enter_context(PendingOutput(self.final_output, overwrite=True))
+        self.output_path = self._output.path
         with HDF5Merger(self.output_path, parent=self) as merger:
             merger(self.input_url)
         self.h5file = self.enter_context(tables.open_file(self.output_path, mode="r+"))
@@ -208,7 +208,7 @@ class DL1ToDL2Tool(ApplyModels):
             self._write_radec()
         self._write_model_info()
         self.h5file.close()
-        os.replace(self.output_path, self.final_output)
+        self._output.commit()
         Provenance().add_output_file(str(self.final_output), role="DL2")
         self.log.info("DL2 written to %s (%s mode)", self.final_output, self.selected_mode)
 

@@ -4,8 +4,6 @@ Argument wiring and the loop over telescope-1 runs only; matching lives in
 :mod:`ctapipe_sst1m.stereo.matching`, reading/writing in :mod:`ctapipe_sst1m.stereo.stereo_file`.
 """
 
-import os
-import tempfile
 from pathlib import Path
 
 import astropy.units as u
@@ -16,6 +14,7 @@ from ctapipe.core import Provenance, Tool, ToolConfigurationError
 from ctapipe.core.traits import Bool, CaselessStrEnum, Float, List, Unicode, flag
 from tqdm.auto import tqdm
 
+from ..core import atomic_output
 from ..stereo.matching import (
     ERA_WHITE_RABBIT,
     EventMatcher,
@@ -266,19 +265,11 @@ class DL1StereoTool(Tool):
                 f"no coincident events found between {self.files[0][0].path.name} and the "
                 "--tel2 files; check --method and the time offset"
             )
-        self.output_path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(
-            suffix=".h5.tmp", prefix=f".{self.output_path.name}.", dir=self.output_path.parent
-        )
-        os.close(fd)
-        try:
+        # overwriting was decided when the output was checked in setup
+        with atomic_output(self.output_path, overwrite=True) as tmp:
             write_stereo_file(
                 tmp, self.files, self.tel_ids, observations, diagnostics, reco_config=self.config
             )
-            os.replace(tmp, self.output_path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
         Provenance().add_output_file(str(self.output_path), role="DL1/Event")
         for obs_id, diag in diagnostics:
             summary = diag.summary()
@@ -294,9 +285,8 @@ class DL1StereoTool(Tool):
             )
         if self.plot:
             png = self.output_path.with_name(self.output_path.stem + "_matching.png")
-            tmp_png = png.with_name("." + png.name + ".tmp.png")
-            plot_matching(diagnostics, tmp_png, self.tel_ids)
-            os.replace(tmp_png, png)
+            with atomic_output(png, overwrite=True) as tmp_png:
+                plot_matching(diagnostics, tmp_png, self.tel_ids)
             Provenance().add_output_file(str(png), role="diagnostics")
         self.log.info("wrote %s", self.output_path)
 

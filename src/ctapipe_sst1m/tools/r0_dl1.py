@@ -14,8 +14,6 @@ A `ctapipe.tools.process.ProcessorTool` (``ctapipe-process``) with
   summary (events by type, NSB level, flagged pixels, images surviving cleaning).
 """
 
-import os
-import tempfile
 from collections import Counter, defaultdict
 from importlib.resources import files
 from pathlib import Path
@@ -30,6 +28,7 @@ from tqdm.auto import tqdm
 from traitlets.config import Config
 
 from ..calib.monitoring import PedestalMonitor
+from ..core import PendingOutput
 from ..io import SST1MEventSource
 
 __all__ = ["SST1MR0DL1Tool", "default_config_path", "main"]
@@ -127,12 +126,9 @@ class SST1MR0DL1Tool(ProcessorTool):
         self.is_data = SST1MEventSource.is_compatible(self.input_files[0])
         self._apply_defaults()
 
-        fd, tmp = tempfile.mkstemp(
-            dir=self.output_path.parent, prefix=f".{self.output_path.stem}.", suffix=".tmp.h5"
-        )
-        os.close(fd)
-        os.unlink(tmp)
-        self._tmp_path = Path(tmp)
+        # the checks above decided about overwriting; the output is completed in finish
+        self._output = PendingOutput(self.output_path, overwrite=True, suffix=".h5")
+        self._tmp_path = self._output.path
         self._keep_tmp = False
         self._exit_stack.callback(self._remove_tmp_on_failure)
         overrides = Config()
@@ -158,8 +154,9 @@ class SST1MR0DL1Tool(ProcessorTool):
         self._flagged = {}
 
     def _remove_tmp_on_failure(self):
+        # finish closes the exit stack itself (to close the writer) before completing the file
         if not self._keep_tmp:
-            self._tmp_path.unlink(missing_ok=True)
+            self._output.discard()
 
     def _apply_defaults(self):
         """Merge the packaged default config below the user's configuration."""
@@ -224,9 +221,9 @@ class SST1MR0DL1Tool(ProcessorTool):
                 self.monitor.write(self._tmp_path)
             if self.write.write_dl1_parameters:
                 self._add_nsb_column()
-            os.replace(self._tmp_path, self.output_path)
+            self._output.commit()
         finally:
-            self._tmp_path.unlink(missing_ok=True)
+            self._output.discard()
         Provenance().add_output_file(str(self.output_path), role="DL1/Event")
         if self.summary:
             print(self.summary_text())

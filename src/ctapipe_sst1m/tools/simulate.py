@@ -9,9 +9,6 @@ configuration and the distribution of all thrown showers, is written by ctapipe'
 renamed when complete.
 """
 
-import os
-from pathlib import Path as _Path
-
 import ctapipe.fitting as ctapipe_fitting
 import numpy as np
 from ctapipe.calib import CameraCalibrator
@@ -24,6 +21,7 @@ from tqdm.auto import tqdm
 from traitlets.config import Config
 
 from .. import image as _sst1m_image  # noqa: F401  (registers ImageCleanerSST)
+from ..core import PendingOutput
 from ..instrument import SST1MArrayLayout
 from ..simulation import (
     CameraNoiseModel,
@@ -155,11 +153,13 @@ class SimulateTool(Tool):
         except ValueError as err:
             self.log.critical("%s", err)
             self.exit(1)
-        self._tmp_path = self.output_path.with_name(f".{self.output_path.name}.{os.getpid()}.tmp")
+        # the existence check above already decided about overwriting; a failure removes the
+        # temporary file when the tool's exit stack closes
+        self._output = self.enter_context(PendingOutput(self.output_path, overwrite=True))
         self.calibrate = CameraCalibrator(subarray=self.source.subarray, parent=self)
         self.process_images = ImageProcessor(subarray=self.source.subarray, parent=self)
         self.writer = DataWriter(
-            event_source=self.source, output_path=self._tmp_path, overwrite=True, parent=self
+            event_source=self.source, output_path=self._output.path, overwrite=True, parent=self
         )
         self.n_events = 0
         _reseed_ctapipe_fit_rng(self.source.seed)
@@ -193,14 +193,9 @@ class SimulateTool(Tool):
             return
         self.writer.write_simulated_shower_distributions(self.source.simulated_shower_distributions)
         self.writer.finish()
-        os.replace(self._tmp_path, self.output_path)
+        self._output.commit()
         Provenance().add_output_file(str(self.output_path), role="DL1/Event")
         self.log.info("wrote %d triggered events to %s", self.n_events, self.output_path)
-
-    def __del__(self):
-        tmp = getattr(self, "_tmp_path", None)
-        if tmp is not None and _Path(tmp).exists():
-            _Path(tmp).unlink()
 
 
 def main():
