@@ -4,23 +4,29 @@
   else None; never raises (used by ``is_compatible``).
 * :func:`count_intact_events` — how many events of a possibly truncated file can be read.
   ``protozfits`` may crash the interpreter (segmentation fault) or return garbage on a file
-  cut short by a DAQ crash, so a truncated file is probed in a child process first.
+  cut short by a DAQ crash, so a truncated file is probed in a child process first, and only
+  over the tiles that :func:`events_in_complete_tiles` finds entirely inside the file (a tile
+  whose bytes are missing is decoded by protozfits from a stale buffer: the previous tile's
+  events come back a second time).
 * :class:`DigiCamFile` — one opened file yielding raw protobuf ``CameraEvent`` messages.
 """
 
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
+from astropy.utils.exceptions import AstropyUserWarning
 
 __all__ = [
     "DIGICAM_PBFHEAD",
     "DigiCamFile",
     "count_intact_events",
     "digicam_events_header",
+    "events_in_complete_tiles",
     "expected_data_end",
 ]
 
@@ -63,6 +69,60 @@ def expected_data_end(path):
         return info["datLoc"] + size
 
 
+_TILE_HEADER_SIZE = 16  # "TILE", uint32 number of rows, uint64 size of the tile's blocks
+
+
+def events_in_complete_tiles(path):
+    """Number of leading events of the ``Events`` table whose zfits tile is entirely in the file.
+
+    A zfits table stores its rows in tiles of ``ZTILELEN`` events; its ``NAXIS2`` FITS rows are
+    the catalog, one row per tile giving for every column the size and heap offset (big-endian
+    int64 pairs) of the column's compressed block; the heap starts ``ZHEAPPTR`` bytes after the
+    data start and each tile there begins with the ``TILE`` magic. Tiles are counted in order
+    until the first one that ends beyond the end of the file.
+
+    Returns None when the catalog cannot be trusted (no zfits keywords, a catalog of zeros or
+    pointing at no ``TILE`` header), so the caller falls back on decoding alone.
+    """
+    path = Path(path)
+    try:
+        with (
+            warnings.catch_warnings(),  # astropy warns about the truncation we examine
+            fits.open(path, memmap=False, lazy_load_hdus=True, ignore_missing_end=True) as hdul,
+        ):
+            warnings.simplefilter("ignore", AstropyUserWarning)
+            hdu = hdul["Events"]
+            header = hdu.header
+            data_start = hdu.fileinfo()["datLoc"]
+            n_tiles, n_columns = int(header["NAXIS2"]), int(header["TFIELDS"])
+            row_width = int(header["NAXIS1"])
+            tile_length, n_events = int(header["ZTILELEN"]), int(header["ZNAXIS2"])
+            heap_start = data_start + int(header.get("ZHEAPPTR", header.get("THEAP")))
+    except Exception:  # noqa: BLE001 - a damaged header: nothing to say from the catalog
+        return None
+    if row_width != 16 * n_columns or tile_length < 1:
+        return None
+    file_size = path.stat().st_size
+    catalog_size = n_tiles * row_width
+    if data_start + catalog_size > file_size:
+        return 0  # the catalog itself is cut: no tile can be located
+    with open(path, "rb") as f:
+        f.seek(data_start)
+        catalog = np.frombuffer(f.read(catalog_size), ">i8").reshape(n_tiles, n_columns, 2)
+        intact = 0
+        for tile, blocks in enumerate(catalog):
+            sizes, offsets = blocks[:, 0], blocks[:, 1]
+            if np.any(sizes <= 0) or offsets[0] < _TILE_HEADER_SIZE:
+                return None if tile == 0 else intact * tile_length
+            if heap_start + int(np.max(offsets + sizes)) > file_size:
+                break
+            f.seek(heap_start + int(offsets[0]) - _TILE_HEADER_SIZE)
+            if f.read(4) != b"TILE":
+                return None if tile == 0 else intact * tile_length
+            intact += 1
+    return min(intact * tile_length, n_events)
+
+
 _PROBE = """
 import sys
 import numpy as np
@@ -93,9 +153,15 @@ for i in range(n_expected):
 def count_intact_events(path, n_expected, timeout=600):
     """Number of leading events of ``path`` that decode to valid DigiCam events.
 
-    Runs the decoding in a child process, so that a crash of the C++ reader on a damaged
-    file cannot take the caller down.
+    Only the events of the tiles entirely inside the file are decoded (see
+    :func:`events_in_complete_tiles`), in a child process, so that a crash of the C++ reader on
+    a damaged file cannot take the caller down.
     """
+    in_complete_tiles = events_in_complete_tiles(path)
+    if in_complete_tiles is not None:
+        n_expected = min(int(n_expected), in_complete_tiles)
+    if n_expected <= 0:
+        return 0
     result = subprocess.run(
         [sys.executable, "-c", _PROBE, os.fspath(path), str(int(n_expected))],
         capture_output=True,
