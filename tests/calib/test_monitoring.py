@@ -197,3 +197,31 @@ def test_tables_written_and_reclean(subarray, tmp_path):
     early = make_event(0, 1.2, pedestal=False, rng=np.random.default_rng(9))
     reclean(early)
     assert reclean.nsb_level(TEL) == pytest.approx(np.nanmean(chunks["mean"][0]), rel=1e-5)
+
+
+def test_container_shared_until_window_changes(subarray):
+    """Non-pedestal events reuse one read-only container; a pedestal event replaces it."""
+    config = Config({"PedestalMonitor": {"use_shower_free_events": False, "min_events": 2}})
+    monitor = PedestalMonitor(subarray, config=config)
+    rng = np.random.default_rng(7)
+    pedestals = []
+    stats = []
+    for i in range(12):
+        is_pedestal = i % 4 == 0
+        event = make_event(i, 0.5, pedestal=is_pedestal, rng=rng)
+        monitor(event)
+        if is_pedestal:
+            pedestals.append(monitor._extract(event, TEL))
+        stats.append(event.monitoring.tel[TEL].camera.pixel_statistics.pedestal_image)
+    for i in range(12):
+        if i % 4:
+            assert stats[i] is stats[i - 1]  # no new container between pedestals
+        else:
+            assert i == 0 or stats[i] is not stats[i - 1]
+        assert not stats[i].mean.flags.writeable
+        assert (stats[i].std is None) == (i < 4)  # std from min_events = 2 pedestals on
+        assert i < 4 or not stats[i].std.flags.writeable
+    # the last container holds the statistics of the three pedestals seen
+    np.testing.assert_allclose(stats[-1].mean[0], np.mean(pedestals, axis=0), rtol=1e-5)
+    np.testing.assert_allclose(stats[-1].std[0], np.std(pedestals, axis=0), rtol=1e-3, atol=1e-5)
+    assert monitor.nsb_level(TEL) == pytest.approx(float(np.mean(pedestals)), rel=1e-5)

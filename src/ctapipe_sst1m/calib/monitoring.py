@@ -219,6 +219,20 @@ def _rows_to_table(rows):
     return table
 
 
+def _frozen_row(values):
+    """``values`` as a read-only ``(1, n_pixels)`` float64 array, or None."""
+    if values is None:
+        return None
+    row = np.array(values, dtype=np.float64).reshape(1, -1)
+    row.setflags(write=False)
+    return row
+
+
+def _statistics_container(mean, std):
+    """Pedestal-image statistics container with read-only ``(1, n_pixels)`` arrays."""
+    return StatisticsContainer(mean=_frozen_row(mean), median=None, std=_frozen_row(std))
+
+
 @dataclass
 class _TelescopeState:
     """Everything the monitor keeps for one telescope."""
@@ -238,6 +252,9 @@ class _TelescopeState:
     warned_fallback: bool = False
     fallback_source: str = SOURCE_SHOWER_FREE
     current_nsb: float | None = None
+    container: StatisticsContainer | None = None
+    container_key: object = None
+    container_nsb: float | None = None
     last_time: object = None
     last_row_update: int = 0
 
@@ -572,17 +589,27 @@ class PedestalMonitor(TelescopeComponent):
         return state.cached
 
     def _fill_container(self, event, tel_id, state):
+        """Put the current statistics into the event's camera monitoring container.
+
+        The container and its read-only arrays are built once per window update (or per
+        re-cleaning time window) and shared by the following events, so a non-pedestal
+        event costs O(1) here and the cleaner can cache its thresholds on their identity.
+        """
         if self._reclean is not None:
-            mean, std = self._reclean_statistics(tel_id, event.trigger.time)
-            nsb = None if mean is None else float(np.nanmean(mean))
-        else:
+            index = self._reclean_index(tel_id, event.trigger.time)
+            if state.container is None or state.container_key != index:
+                mean, std = self._reclean_row(tel_id, index)
+                nsb = None if mean is None else float(np.nanmean(mean))
+                state.container = _statistics_container(mean, std)
+                state.container_key = index
+                state.container_nsb = nsb
+        elif state.container is None or state.container_key is not state.cached:
             mean, std, nsb, _, _ = self._statistics(state)
-        state.current_nsb = nsb
-        event.monitoring.tel[tel_id].camera.pixel_statistics.pedestal_image = StatisticsContainer(
-            mean=None if mean is None else mean[np.newaxis],
-            median=None,
-            std=None if std is None else std[np.newaxis],
-        )
+            state.container = _statistics_container(mean, std)
+            state.container_key = state.cached
+            state.container_nsb = nsb
+        state.current_nsb = state.container_nsb
+        event.monitoring.tel[tel_id].camera.pixel_statistics.pedestal_image = state.container
 
     # ------------------------------------------------------------------ accessors
     def nsb_level(self, tel_id):
@@ -744,13 +771,21 @@ class PedestalMonitor(TelescopeComponent):
         Provenance().add_input_file(str(self.reclean_path), role="DL1/Monitoring")
         return tables
 
-    def _reclean_statistics(self, tel_id, time):
+    def _reclean_index(self, tel_id, time):
+        """Row of the stored time window used for an event at ``time`` (None: no table)."""
         if tel_id not in self._reclean:
+            return None
+        starts, _ = self._reclean[tel_id]
+        return max(int(np.searchsorted(starts, time.unix_tai, side="right")) - 1, 0)
+
+    def _reclean_row(self, tel_id, index):
+        if index is None:
             return None, None
-        starts, table = self._reclean[tel_id]
-        index = max(int(np.searchsorted(starts, time.unix_tai, side="right")) - 1, 0)
-        row = table[index]
+        row = self._reclean[tel_id][1][index]
         return np.asarray(row["mean"][0], dtype=float), np.asarray(row["std"][0], dtype=float)
+
+    def _reclean_statistics(self, tel_id, time):
+        return self._reclean_row(tel_id, self._reclean_index(tel_id, time))
 
     def reclean_nsb_level(self, tel_id, time):
         """NSB level of the stored time window used for an event at ``time`` (re-cleaning)."""

@@ -15,6 +15,7 @@ from .cleaning import (
     pedestal_picture_thresholds,
     select_cleaning_set,
     sst1m_clean,
+    time_delta_clean,
 )
 
 __all__ = [
@@ -27,4 +28,5 @@ __all__ = [
     "pedestal_picture_thresholds",
     "select_cleaning_set",
     "sst1m_clean",
+    "time_delta_clean",
 ]
