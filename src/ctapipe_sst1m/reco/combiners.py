@@ -25,7 +25,6 @@ from ctapipe.containers import (
 from ctapipe.core.traits import Bool, CaselessStrEnum, Int
 from ctapipe.reco.reconstructor import ReconstructionProperty
 from ctapipe.reco.stereo_combination import StereoCombiner
-from ctapipe.reco.telescope_event_handling import get_subarray_index
 from ctapipe.reco.utils import add_defaults_and_meta
 
 from .directions import (
@@ -95,10 +94,20 @@ def _angle_deg(column):
 
 
 def _subarray_index(table):
-    """`ctapipe` grouping of consecutive telescope events (masked ids filled first)."""
-    ids = {name: _filled(table[name], -1).astype(np.int64) for name in ("obs_id", "event_id")}
-    obs_ids, event_ids, multiplicity, index = get_subarray_index(ids)
-    return obs_ids, event_ids, multiplicity, index.astype(np.intp)
+    """Array events of consecutive telescope rows, like `ctapipe` ``get_subarray_index``.
+
+    Returns the obs_id and event_id of each array event, its multiplicity and the array-event
+    index of every row. Plain numpy (ctapipe's version is a numba function compiled at its
+    first call in every process, about a second).
+    """
+    obs = _filled(table["obs_id"], -1).astype(np.int64)
+    event = _filled(table["event_id"], -1).astype(np.int64)
+    starts = np.ones(len(obs), dtype=bool)
+    starts[1:] = (obs[1:] != obs[:-1]) | (event[1:] != event[:-1])
+    index = np.cumsum(starts, dtype=np.intp) - 1
+    first = np.flatnonzero(starts)
+    multiplicity = np.diff(np.append(first, len(obs)))
+    return obs[first], event[first], multiplicity, index
 
 
 def _telescope_lists(tel_ids, group_index, valid, n_groups):
@@ -107,6 +116,20 @@ def _telescope_lists(tel_ids, group_index, valid, n_groups):
     for index, tel_id in zip(group_index[valid].tolist(), tel_ids[valid].tolist(), strict=True):
         lists[index].append(tel_id)
     return lists
+
+
+def _telescopes(tel_ids, group_index, valid, n_groups, subarray=None):
+    """Contributing telescopes per array event.
+
+    Lists of tel_ids (the `~ctapipe.reco.StereoCombiner` table API) or, if ``subarray`` is
+    given, the ``(n_groups, n_tels)`` boolean mask that ctapipe stores in DL2 files — built
+    without a Python loop over events.
+    """
+    if subarray is None:
+        return _telescope_lists(tel_ids, group_index, valid, n_groups)
+    mask = np.zeros((n_groups, subarray.n_tels), dtype=bool)
+    mask[group_index[valid], subarray.tel_ids_to_indices(tel_ids[valid])] = True
+    return mask
 
 
 def _event_table(event, prefix, property_):
@@ -235,14 +258,19 @@ class SST1MMeanCombiner(StereoCombiner):
         result = Table({"obs_id": obs_ids, "event_id": event_ids})
         has_value = np.isfinite(values) & np.isfinite(weights)
         tel_ids = np.asarray(table["tel_id"])
-        return result, mean, std, _telescope_lists(tel_ids, group_index, has_value, n_groups)
+        return result, mean, std, (tel_ids, group_index, has_value, n_groups)
 
-    def predict_table(self, mono_predictions: Table) -> Table:
-        """Array-event-wise weighted mean of the telescope predictions in ``mono_predictions``."""
+    def predict_table(self, mono_predictions: Table, subarray=None) -> Table:
+        """Array-event-wise weighted mean of the telescope predictions in ``mono_predictions``.
+
+        With ``subarray``, the ``<prefix>_telescopes`` column is the boolean telescope mask of
+        ctapipe's DL2 files instead of lists of tel_ids.
+        """
         value_column = self._value_column()
-        result, mean, std, telescopes = self._combine(
+        result, mean, std, used = self._combine(
             mono_predictions, value_column, f"{value_column}_{UNCERT_SUFFIX}"
         )
+        telescopes = _telescopes(*used, subarray=subarray)
         if self.property is ReconstructionProperty.ENERGY:
             result[f"{self.prefix}_energy"] = u.Quantity(mean, u.TeV)
             result[f"{self.prefix}_energy_uncert"] = u.Quantity(std, u.TeV)
@@ -263,9 +291,10 @@ class SST1MMeanCombiner(StereoCombiner):
         if len(table) == 0:
             mean, std, telescopes = np.array([np.nan]), np.array([np.nan]), [[]]
         else:
-            _, mean, std, telescopes = self._combine(
+            _, mean, std, used = self._combine(
                 table, f"{self.prefix}_tel_value", f"{self.prefix}_tel_{UNCERT_SUFFIX}"
             )
+            telescopes = _telescopes(*used)
         valid = bool(np.isfinite(mean[0]))
         if self.property is ReconstructionProperty.ENERGY:
             event.dl2.stereo.energy[self.prefix] = ReconstructedEnergyContainer(
@@ -320,7 +349,7 @@ class MarsLikeDispCombiner(StereoCombiner):
                 f"{self.__class__.__name__} only combines GEOMETRY, not {self.property}"
             )
 
-    def combine(self, table, disp_column):
+    def combine(self, table, disp_column, subarray=None):
         """Vectorised combination; returns a dict of plain arrays, one entry per array event.
 
         ``table`` needs ``obs_id, event_id, tel_id, hillas_fov_lon, hillas_fov_lat,
@@ -383,12 +412,16 @@ class MarsLikeDispCombiner(StereoCombiner):
             "az": az,
             "min_distance": min_distance,
             "sign_combination": combination,
-            "telescopes": _telescope_lists(tel_ids, group_index, used, n_events),
+            "telescopes": _telescopes(tel_ids, group_index, used, n_events, subarray),
         }
 
-    def predict_table(self, mono_predictions: Table) -> Table:
-        """Array-event-wise MARS-like direction from a table of telescope disp predictions."""
-        res = self.combine(mono_predictions, f"{self.prefix}_tel_parameter")
+    def predict_table(self, mono_predictions: Table, subarray=None) -> Table:
+        """Array-event-wise MARS-like direction from a table of telescope disp predictions.
+
+        With ``subarray``, ``<prefix>_telescopes`` is a boolean telescope mask (see
+        `SST1MMeanCombiner.predict_table`).
+        """
+        res = self.combine(mono_predictions, f"{self.prefix}_tel_parameter", subarray)
         p = self.prefix
         result = Table({"obs_id": res["obs_id"], "event_id": res["event_id"]})
         result[f"{p}_alt"] = u.Quantity(res["alt"], u.deg)

@@ -1,0 +1,58 @@
+"""Copying HDF5 tables without decompressing them.
+
+ctapipe's `~ctapipe.io.HDF5Merger` copies every table row by row through PyTables, which
+decompresses and recompresses each chunk (blosc:zstd level 5 by default). For the DL1
+parameters carried into a DL2 file this was the largest cost of the DL2 step: 1.35 s for one
+67 000-row parameters table, against 0.03 s for the raw chunk copy done here.
+
+* :func:`copy_table_chunks` copies a chunked table chunk by chunk with HDF5's direct chunk
+  read/write (PyTables ``read_chunk``/``write_chunk``): the compressed bytes, the filter mask,
+  the description, the filters, the chunk shape and all attributes are kept, so the copy is
+  byte-identical in content and readable by any HDF5 reader with the same filters.
+* :class:`ChunkCopyHDF5Merger` is the stock merger with that copy for new tables; appending to
+  existing tables (merging several files) is unchanged.
+"""
+
+import tables
+from ctapipe.io import HDF5Merger
+from ctapipe.io.hdf5merger import split_h5path
+
+__all__ = ["ChunkCopyHDF5Merger", "copy_table_chunks"]
+
+
+def copy_table_chunks(table, newparent, name=None):
+    """Copy ``table`` under ``newparent`` (a `tables.Group`) without recompressing it.
+
+    Falls back to PyTables' ordinary copy for tables that are not chunked or whose chunks
+    cannot be read raw. Returns the new table.
+    """
+    name = name or table.name
+    chunkshape = table.chunkshape
+    if chunkshape is None or len(chunkshape) != 1 or table.nrows == 0:
+        return table.copy(newparent, name)
+    # an empty copy carries description, filters, chunk shape and attributes
+    new = table.copy(newparent, name, start=0, stop=0, chunkshape=chunkshape)
+    try:
+        new.truncate(table.nrows)
+        step = int(chunkshape[0])
+        for start in range(0, table.nrows, step):
+            info = table.chunk_info((start,))
+            if info.offset is None:  # never written: reads as fill values anyway
+                continue
+            new.write_chunk((start,), table.read_chunk((start,)), filter_mask=info.filter_mask)
+    except (tables.HDF5ExtError, NotImplementedError, ValueError):
+        new._f_remove()
+        return table.copy(newparent, name)
+    return new
+
+
+class ChunkCopyHDF5Merger(HDF5Merger):
+    """`~ctapipe.io.HDF5Merger` that copies new tables as compressed chunks (same result)."""
+
+    def _copy_node(self, file, node):
+        group_path, _ = split_h5path(node._v_pathname)
+        target_group = self._get_or_create_group(group_path)
+        if isinstance(node, tables.Table):
+            copy_table_chunks(node, target_group)
+        else:
+            file.copy_node(node, newparent=target_group)
