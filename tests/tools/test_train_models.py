@@ -50,11 +50,13 @@ def test_performance_beats_baselines_and_stereo_beats_mono(toy, test_dl2):
     halves = _resolution_by_intensity_half(test_dl2, prefix)
     print("by intensity half:", json.dumps(halves, indent=1))
     low, high = halves["low"], halves["high"]
-    # ~155 telescope events per half: 68 % quantiles are known to ~ +-10 %, so the angular
-    # resolution (measured ratio ~0.56) is asserted with a clear margin, the energy resolution
-    # (measured ratio ~0.84, only ~1.3 sigma) just must not be worse
+    # ~155 telescope events per half. The 68 % angular quantile sits on the tail of head-tail
+    # (disp sign) failures and swings with the training draw (high/low measured 0.56, 0.82 and
+    # 1.00 for three training samples), so the core resolution is asserted on the median
+    # angular error (measured 0.68-0.73 for the same three); the energy resolution (measured
+    # 0.74-0.84, ~1.3 sigma) just must not be worse
     assert min(low["n"], high["n"]) >= 100
-    assert high["angular_resolution_deg"] < 0.8 * low["angular_resolution_deg"]
+    assert high["median_angular_error_deg"] < 0.85 * low["median_angular_error_deg"]
     assert high["energy_resolution"] < low["energy_resolution"]
 
 
@@ -70,7 +72,7 @@ def test_dl2(toy):
 
 
 def _resolution_by_intensity_half(dl2, prefix):
-    """Energy resolution and 68 % angular distance of valid telescope events, per half.
+    """Energy resolution, median and 68 % angular distance of valid telescope events, per half.
 
     The halves are split at the median ``hillas_intensity``; both telescopes are pooled.
     """
@@ -100,6 +102,7 @@ def _resolution_by_intensity_half(dl2, prefix):
             "median_intensity": float(np.median(intensity[mask])),
             "energy_resolution": float(np.quantile(np.abs(r - np.median(r)), 0.68)),
             "angular_resolution_deg": float(np.quantile(theta[mask], 0.68)),
+            "median_angular_error_deg": float(np.median(theta[mask])),
         }
     return result
 

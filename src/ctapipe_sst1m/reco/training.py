@@ -12,21 +12,31 @@ samples the SST-1M way:
 * the optional two-stage classifier (reconstructed energy and disp as features), trained on
   a part of the gammas unseen by the temporary energy/disp models.
 
-Only the columns the models use are kept, as float32 where possible, chunk by chunk.
+Memory is bounded whatever the size of the MC files: the telescope events are streamed chunk
+by chunk, reduced to the columns the models use (float32 except ids and true energy), cut on
+true energy and quality, split by a hash of ``(obs_id, event_id, seed)`` and kept in two
+seeded bottom-k reservoirs (`EventReservoir`): at most the number of training rows the
+models can use and ``max_test_events`` held-out rows. The same event always gets the same
+hash, so the result does not depend on the chunk size and both telescopes of an array event
+share their fate.
 """
 
 import re
 
 import astropy.units as u
 import numpy as np
-from astropy.table import Table, vstack
+from astropy.table import Column, MaskedColumn, Table, vstack
 from ctapipe.core import Component
+from ctapipe.core.expression_engine import ExpressionEngine, ExpressionError
 from ctapipe.core.traits import AstroQuantity, Float, Int
 from ctapipe.reco.disp import compute_true_disp
 
 __all__ = [
     "classifier_sample_sizes",
+    "event_random",
     "event_split_mask",
+    "EventReservoir",
+    "iter_training_chunks",
     "required_columns",
     "read_training_table",
     "TrainingSample",
@@ -53,7 +63,15 @@ BASE_COLUMNS = [
     "leakage_intensity_width_2",
 ]
 
+#: Columns never converted to float32.
+KEEP_DTYPE = ("obs_id", "event_id", "tel_id", "true_energy")
+
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+# salts of the independent per-event random streams derived from one seed
+_SPLIT_SALT = 0x5EED_0001
+_PRIORITY_SALT = 0x5EED_0002
+_MASK64 = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
 
 
 def required_columns(reconstructors, available):
@@ -84,23 +102,197 @@ def classifier_sample_sizes(n_gamma, n_proton, n_total, ratio):
     return want_g, want_p
 
 
+def _splitmix64(x):
+    """SplitMix64 finaliser on a uint64 array (wrapping arithmetic, a bijection)."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def _event_hash(obs_id, event_id, seed, salt):
+    """64-bit hash of each ``(obs_id, event_id)`` for one ``(seed, salt)`` stream."""
+    key = np.uint64((int(seed) * 0x9E3779B97F4A7C15 + salt) & 0xFFFF_FFFF_FFFF_FFFF)
+    with np.errstate(over="ignore"):
+        h = _splitmix64(np.asarray(obs_id).astype(np.uint64) ^ key)
+        h = _splitmix64(h ^ np.asarray(event_id).astype(np.uint64))
+        return _splitmix64(h + key) & _MASK64
+
+
+def event_random(obs_id, event_id, seed, salt=_SPLIT_SALT):
+    """Uniform [0, 1) number per array event, a pure function of (obs_id, event_id, seed).
+
+    Unlike a random generator drawn in file order, the value of an event does not depend on
+    which other events were read before it or in the same chunk, which makes streaming
+    decisions reproducible for any chunk size.
+    """
+    h = _event_hash(obs_id, event_id, seed, salt)
+    return (h >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
 def event_split_mask(obs_id, event_id, test_fraction, seed):
     """Boolean mask of telescope events in the held-out test part, decided per array event."""
-    keys = np.asarray(obs_id, dtype=np.int64) * (1 << 32) + np.asarray(event_id, dtype=np.int64)
-    unique, inverse = np.unique(keys, return_inverse=True)
-    rng = np.random.default_rng(seed)
-    is_test = rng.random(len(unique)) < test_fraction
-    return is_test[inverse]
+    return event_random(obs_id, event_id, seed) < test_fraction
 
 
-def read_training_table(loader, tel_type, columns_for, chunk_size, energy_floor, log=None):
-    """All telescope events of one type with finite true energy ≥ ``energy_floor``.
+class EventReservoir:
+    """Seeded uniform sample of at most ``capacity`` rows from a stream of column chunks.
 
-    ``columns_for(colnames)`` returns the columns to keep; float64 columns are stored as float32
-    (ids, booleans and the true energy keep their type).
+    Every row gets the priority ``hash(obs_id, event_id, seed)``; the reservoir keeps the
+    ``capacity`` rows of smallest priority seen so far ("bottom-k" sampling), which is a
+    uniform sample without replacement. Because the priority of a row depends on nothing else,
+    the kept set is the same for any chunking of the same stream, and all telescopes of an
+    array event that were offered are kept or dropped together (same priority).
+
+    Memory: rows are appended to buffers of at most ``2 * capacity`` rows; when full, the
+    buffers are compacted in place to the ``capacity`` best rows (`numpy.argpartition`), and
+    rows above the current k-th priority are not even copied.
+
+    Parameters
+    ----------
+    capacity : int
+        Maximum number of rows kept.
+    seed : int
+        Seed of the priorities.
+    salt : int
+        Independent stream of priorities for the same seed.
     """
-    parts = []
-    n_read = 0
+
+    def __init__(self, capacity, seed, salt=_PRIORITY_SALT):
+        self.capacity = int(capacity)
+        self.seed = int(seed)
+        self.salt = salt
+        self.n_offered = 0
+        self._n = 0
+        self._buffers = None
+        self._threshold = None
+
+    def __len__(self):
+        return min(self._n, self.capacity)
+
+    def add(self, columns):
+        """Offer one chunk: a mapping of column name to 1-d arrays of equal length."""
+        n_rows = len(columns["obs_id"])
+        order = np.arange(self.n_offered, self.n_offered + n_rows, dtype=np.int64)
+        self.n_offered += n_rows
+        if self.capacity == 0 or n_rows == 0:
+            return
+        priority = _event_hash(columns["obs_id"], columns["event_id"], self.seed, self.salt)
+        take = None
+        if self._threshold is not None:
+            take = np.flatnonzero(priority < self._threshold)
+        if (n_rows if take is None else len(take)) > self.capacity:
+            # rows beyond the chunk's own bottom-k can never be among the final k
+            candidates = np.arange(n_rows) if take is None else take
+            best = np.argpartition(priority[candidates], self.capacity - 1)[: self.capacity]
+            take = np.sort(candidates[best])
+        rows = {"_priority": priority, "_order": order, **columns}
+        if take is not None:
+            rows = {name: np.asarray(values)[take] for name, values in rows.items()}
+        n_new = len(rows["_priority"])
+        if n_new == 0:
+            return
+        if self._buffers is not None and self._n + n_new > 2 * self.capacity:
+            self._compact()
+        self._append(rows, n_new)
+
+    def _append(self, rows, n_new):
+        needed = self._n + n_new
+        if self._buffers is None or needed > len(self._buffers["_priority"]):
+            size = min(2 * self.capacity, max(needed, 2 * self._n, 1024))
+            old = self._buffers
+            self._buffers = {}
+            for name, values in rows.items():
+                values = np.asarray(values)
+                buffer = np.empty((size, *values.shape[1:]), dtype=values.dtype)
+                if old is not None:
+                    buffer[: self._n] = old[name][: self._n]
+                self._buffers[name] = buffer
+            del old
+        for name, values in rows.items():
+            self._buffers[name][self._n : needed] = values
+        self._n = needed
+
+    def _compact(self):
+        """Keep the ``capacity`` rows of smallest priority, in place, in stream order."""
+        if self._n <= self.capacity:
+            return
+        priority = self._buffers["_priority"][: self._n]
+        keep = np.sort(np.argpartition(priority, self.capacity - 1)[: self.capacity])
+        for buffer in self._buffers.values():
+            buffer[: self.capacity] = buffer[keep]
+        self._n = self.capacity
+        self._threshold = self._buffers["_priority"][: self.capacity].max()
+
+    def arrays(self):
+        """The kept rows as a dict of column arrays, in stream order (empty dict if none)."""
+        if self._buffers is None:
+            return {}
+        self._compact()
+        sort = np.argsort(self._buffers["_order"][: self._n], kind="stable")
+        result = {
+            name: buffer[: self._n][sort]
+            for name, buffer in self._buffers.items()
+            if not name.startswith("_")
+        }
+        return result
+
+
+def _as_arrays(table):
+    """Plain numpy arrays of an astropy table (masked values: NaN, False or 0)."""
+    arrays = {}
+    for name in table.colnames:
+        col = table[name]
+        if isinstance(col, MaskedColumn):
+            fill = np.nan if col.dtype.kind == "f" else 0
+            arrays[name] = col.filled(fill).data
+        else:
+            arrays[name] = np.asarray(col)
+    return arrays
+
+
+def _criteria_engines(reconstructors):
+    """One expression engine per quality criterion, per reconstructor."""
+    return [
+        [ExpressionEngine([criterion]) for criterion in reco.quality_query.quality_criteria]
+        for reco in reconstructors
+    ]
+
+
+def _usable_mask(engines, table):
+    """Rows passing the quality query of at least one reconstructor.
+
+    Criteria that cannot be evaluated on the raw columns (they need generated features or
+    earlier predictions) are skipped here, so the mask never drops a usable row; the full
+    query is applied again before each fit.
+    """
+    if not engines:
+        return np.ones(len(table), dtype=bool)
+    usable = np.zeros(len(table), dtype=bool)
+    for reco_engines in engines:
+        passed = np.ones(len(table), dtype=bool)
+        for engine in reco_engines:
+            try:
+                (result,) = engine(table)
+            except ExpressionError:
+                continue
+            passed &= np.asarray(result, dtype=bool)
+        usable |= passed
+    return usable
+
+
+def iter_training_chunks(
+    loader, tel_type, columns_for, chunk_size, energy_floor, quality=(), stats=None
+):
+    """Reduced chunks of the telescope events of one type, ready for sampling.
+
+    Each yielded `~astropy.table.Table` holds only ``columns_for(colnames)``, float64 columns
+    as float32 (except `KEEP_DTYPE`), and only rows with finite true energy ≥ ``energy_floor``
+    that pass the quality query of at least one of the ``quality`` reconstructors.
+    ``stats`` (a dict), if given, receives the numbers of rows read and yielded.
+    """
+    engines = _criteria_engines(quality)
     chunks = loader.read_telescope_events_chunked(
         chunk_size,
         telescopes=[tel_type],
@@ -110,23 +302,61 @@ def read_training_table(loader, tel_type, columns_for, chunk_size, energy_floor,
         pointing=True,
     )
     keep = None
+    floor = energy_floor.to_value(u.TeV)
     for _, _, chunk in chunks:
-        n_read += len(chunk)
+        if stats is not None:
+            stats["read"] = stats.get("read", 0) + len(chunk)
         if keep is None:
             keep = columns_for(chunk.colnames)
         chunk = chunk[keep]
         energy = chunk["true_energy"].quantity.to_value(u.TeV)
-        chunk = chunk[np.isfinite(energy) & (energy >= energy_floor.to_value(u.TeV))]
+        with np.errstate(invalid="ignore"):
+            chunk = chunk[np.isfinite(energy) & (energy >= floor)]
         for name in chunk.colnames:
             col = chunk[name]
-            if col.dtype == np.float64 and name not in ("true_energy",):
+            if col.dtype == np.float64 and name not in KEEP_DTYPE:
                 chunk[name] = col.astype(np.float32)
-        parts.append(chunk)
+        chunk = chunk[_usable_mask(engines, chunk)]
+        if stats is not None:
+            stats["usable"] = stats.get("usable", 0) + len(chunk)
+        yield chunk
+
+
+def read_training_table(
+    loader, tel_type, columns_for, chunk_size, energy_floor, sample, train_capacity, **kwargs
+):
+    """Bounded (train, test) tables of one telescope type, streamed from ``loader``.
+
+    ``sample`` is the `TrainingSample` deciding the split and the test size;
+    ``train_capacity`` the maximum number of training rows kept. The other keyword arguments
+    (``quality``, ``log``) are described in `iter_training_chunks` and `TrainingSample.sample`.
+    """
+    log = kwargs.pop("log", None)
+    stats = {}
+    chunks = iter_training_chunks(
+        loader, tel_type, columns_for, chunk_size, energy_floor, stats=stats, **kwargs
+    )
+    train, test = sample.sample(chunks, train_capacity)
     if log is not None:
-        log.info("%s: %d telescope events read, energy floor %s", tel_type, n_read, energy_floor)
-    if not parts:
-        return Table()
-    return vstack(parts, metadata_conflicts="silent")
+        log.info(
+            "%s: %d telescope events read, %d above %s and usable, kept %d train + %d test",
+            tel_type,
+            stats.get("read", 0),
+            stats.get("usable", 0),
+            energy_floor,
+            len(train),
+            len(test),
+        )
+    return train, test
+
+
+def _to_table(arrays, units, dtypes, meta):
+    """Astropy table of sampled column arrays with the units of the input chunks."""
+    table = Table(meta=meta)
+    for name, unit in units.items():
+        values = arrays.get(name, np.empty(0, dtype=dtypes[name]))
+        table[name] = Column(values, unit=unit, copy=False)
+    return table
 
 
 def _prepare(reco, table):
@@ -171,20 +401,67 @@ class TrainingSample(Component):
             " energy/disp models and used for the classifier (sst1mpipe: 0.33)."
         ),
     ).tag(config=True)
+    max_test_events = Int(
+        200_000,
+        min=0,
+        help=(
+            "Maximum number of held-out telescope events per particle and telescope type kept"
+            " to measure the performance (a uniform sample of the test part)."
+        ),
+    ).tag(config=True)
     random_seed = Int(0, help="Seed of every random choice (split and sampling).").tag(config=True)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.rng = np.random.default_rng(self.random_seed)
 
-    def split(self, table):
-        """(train, test) tables split per array event."""
-        if len(table) == 0 or self.test_fraction == 0:
-            return table, table[:0]
-        is_test = event_split_mask(
-            table["obs_id"], table["event_id"], self.test_fraction, self.random_seed
+    def train_capacity(self, two_stage=False):
+        """Most training rows of one particle and telescope type any model can use.
+
+        ``n_training_events`` rows, or for the two-stage classifier enough gammas for both
+        parts: ``n_training_events`` for the temporary energy/disp models and the
+        classifier's gamma share for the second part (``two_stage_fraction`` of the rows).
+        """
+        n = self.n_training_events
+        if not two_stage:
+            return n
+        ratio = self.gamma_to_proton_training_ratio
+        n_gamma_classifier = int(ratio / (ratio + 1) * n)
+        first = n / (1 - self.two_stage_fraction)
+        second = n_gamma_classifier / self.two_stage_fraction
+        return int(np.ceil(max(n, first, second)))
+
+    def sample(self, chunks, train_capacity):
+        """(train, test) tables sampled from an iterable of astropy table chunks.
+
+        Telescope events are assigned to the test part per array event
+        (`event_split_mask`); each part is a seeded uniform sample (`EventReservoir`) of at
+        most ``train_capacity`` and ``max_test_events`` rows. The result only depends on the
+        stream of rows and the seed, not on how the stream is chunked.
+        """
+        train = EventReservoir(train_capacity, self.random_seed)
+        test = EventReservoir(self.max_test_events, self.random_seed)
+        units, meta, dtypes = None, {}, None
+        for chunk in chunks:
+            if units is None:
+                units = {name: chunk[name].unit for name in chunk.colnames}
+                dtypes = {name: chunk[name].dtype for name in chunk.colnames}
+                meta = dict(chunk.meta)
+            arrays = _as_arrays(chunk)
+            if self.test_fraction > 0:
+                is_test = event_split_mask(
+                    arrays["obs_id"], arrays["event_id"], self.test_fraction, self.random_seed
+                )
+                train.add({name: values[~is_test] for name, values in arrays.items()})
+                test.add({name: values[is_test] for name, values in arrays.items()})
+            else:
+                train.add(arrays)
+        if units is None:
+            return Table(), Table()
+        return (
+            _to_table(train.arrays(), units, dtypes, meta),
+            _to_table(test.arrays(), units, dtypes, meta),
         )
-        return table[~is_test], table[is_test]
 
     def subsample(self, table, n):
         """At most ``n`` rows, drawn without replacement, order kept."""

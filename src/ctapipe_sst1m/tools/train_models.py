@@ -169,13 +169,17 @@ class TrainModelsTool(Tool):
         classifier = SST1MParticleClassifier(self.subarray, config=cfg)
         return energy, disp, classifier
 
-    def _read(self, loader, reconstructors, tel_type, floor):
+    def _read(self, loader, reconstructors, tel_type, floor, capacity, quality):
+        """Bounded (train, test) sample of one particle and telescope type."""
         return read_training_table(
             loader,
             tel_type,
             lambda names: required_columns(reconstructors, names),
             int(self.chunk_size),
             floor,
+            self.sample,
+            capacity,
+            quality=quality,
             log=self.log,
         )
 
@@ -187,14 +191,19 @@ class TrainModelsTool(Tool):
         tests = {}
         for tel_type in self.subarray.telescope_types:
             tel_ids = self.subarray.get_tel_ids_for_type(tel_type)
-            gammas = self._read(
-                self.gamma_loader, recos, tel_type, self.sample.gamma_min_true_energy
+            g_train, g_test = self._read(
+                self.gamma_loader,
+                recos,
+                tel_type,
+                self.sample.gamma_min_true_energy,
+                self.sample.train_capacity(two_stage and self.proton_loader is not None),
+                quality=recos,
             )
             if mode == "stereo":
                 missing = [
                     c
                     for c in ("HillasReconstructor_is_valid", "HillasReconstructor_h_max")
-                    if c not in gammas.colnames
+                    if c not in g_train.colnames
                 ]
                 if missing:
                     raise ToolConfigurationError(
@@ -202,7 +211,6 @@ class TrainModelsTool(Tool):
                         " geometry (sst1m-dl1-stereo / ctapipe-process with HillasReconstructor)"
                         " or train with --modes mono"
                     )
-            g_train, g_test = self.sample.split(gammas)
             self.log.info(
                 "%s %s: %d train / %d test gammas", mode, tel_ids, len(g_train), len(g_test)
             )
@@ -211,10 +219,14 @@ class TrainModelsTool(Tool):
             self.log.info("%s %s: energy on %d, disp on %d events", mode, tel_ids, n_e, n_d)
             p_train = p_test = None
             if self.proton_loader is not None:
-                protons = self._read(
-                    self.proton_loader, recos, tel_type, self.sample.proton_min_true_energy
+                p_train, p_test = self._read(
+                    self.proton_loader,
+                    recos,
+                    tel_type,
+                    self.sample.proton_min_true_energy,
+                    self.sample.n_training_events,
+                    quality=[classifier],
                 )
-                p_train, p_test = self.sample.split(protons)
                 if two_stage:
                     g_first, g_second = self.sample.split_two_stage(g_train)
                     tmp_energy, tmp_disp, _ = self._build(cfg)
