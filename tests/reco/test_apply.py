@@ -104,3 +104,52 @@ def test_horizontal_to_icrs_agrees_with_astropy_per_event():
     separation = exact.separation(SkyCoord(ra=ra[good], dec=dec[good]))
     assert separation.max() < 0.01 * u.arcsec
     assert np.isnan(ra[5]) and np.isnan(dec[5])
+
+
+def test_mono_direction_of_mars_like_combiner_equals_stock_mean():
+    """The packaged mono config combines one telescope with MarsLikeDispCombiner."""
+    from ctapipe.reco.preprocessing import telescope_to_horizontal
+    from ctapipe.reco.stereo_combination import StereoMeanCombiner
+
+    from ctapipe_sst1m.reco.combiners import MarsLikeDispCombiner
+
+    rng = np.random.default_rng(5)
+    n = 50
+    lon = rng.uniform(-2, 2, n) * u.deg
+    lat = rng.uniform(-2, 2, n) * u.deg
+    psi = rng.uniform(-90, 90, n) * u.deg
+    disp = rng.uniform(-1.5, 1.5, n) * u.deg
+    alt0, az0 = np.full(n, 70.0) * u.deg, np.full(n, 20.0) * u.deg
+    alt, az = telescope_to_horizontal(
+        lon=lon + disp * np.cos(psi),
+        lat=lat + disp * np.sin(psi),
+        pointing_alt=alt0,
+        pointing_az=az0,
+    )
+    table = Table(
+        {
+            "obs_id": np.ones(n, dtype=int),
+            "event_id": np.arange(n),
+            "tel_id": np.full(n, 21),
+            "hillas_intensity": rng.uniform(50, 500, n),
+            "hillas_fov_lon": lon,
+            "hillas_fov_lat": lat,
+            "hillas_psi": psi,
+            "telescope_pointing_altitude": alt0,
+            "telescope_pointing_azimuth": az0,
+            "d_tel_parameter": disp,
+            "d_tel_alt": alt.to(u.deg),
+            "d_tel_az": az.to(u.deg),
+            "d_tel_is_valid": np.ones(n, dtype=bool),
+        }
+    )
+    stock = StereoMeanCombiner(prefix="d", property="GEOMETRY", weights="intensity")
+    ours = MarsLikeDispCombiner(prefix="d", min_multiplicity=1)
+    with np.errstate(invalid="ignore"):
+        expected = stock.predict_table(table)
+    result = ours.predict_table(table, subarray=sst1m_subarray((21, 22)))
+    separation = SkyCoord(alt=result["d_alt"], az=result["d_az"], frame=AltAz()).separation(
+        SkyCoord(alt=expected["d_alt"], az=expected["d_az"], frame=AltAz())
+    )
+    assert separation.max() < 1e-6 * u.deg
+    np.testing.assert_array_equal(result["d_telescopes"][:, 0], True)

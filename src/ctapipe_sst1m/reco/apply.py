@@ -24,6 +24,7 @@ for observed data, the fixed pointing for simulations) — the columns the stock
 give with ``dl1_parameters``, ``dl2`` and ``pointing``.
 """
 
+import itertools
 import re
 from collections import namedtuple
 
@@ -146,10 +147,11 @@ def _take(table, rows):
 
 def telescope_lists_to_mask(lists, subarray):
     """``(n_events, n_tels)`` boolean mask of a column of telescope-id lists."""
-    lengths = np.fromiter((len(x) for x in lists), dtype=np.intp, count=len(lists))
+    lengths = np.fromiter(map(len, lists), dtype=np.intp, count=len(lists))
     mask = np.zeros((len(lists), subarray.n_tels), dtype=bool)
-    if lengths.sum():
-        tel_ids = np.concatenate([np.asarray(x, dtype=np.int64) for x in lists if len(x)])
+    n_total = int(lengths.sum())
+    if n_total:
+        tel_ids = np.fromiter(itertools.chain.from_iterable(lists), np.int64, count=n_total)
         events = np.repeat(np.arange(len(lists)), lengths)
         mask[events, subarray.tel_ids_to_indices(tel_ids)] = True
     return mask
