@@ -1,10 +1,12 @@
 """Speed and memory of sst1m-dl1-dl2 (mono and stereo) against bare scikit-learn predicts.
 
-Run with ``python benchmarks/bench_dl2.py`` (``--quick`` for a smaller run). Steps:
+Run with ``python benchmarks/bench_dl2.py`` (``--quick``: 2·10⁴ events and no production-size
+forests). Steps:
 
 1. Small toy MC (gamma-diffuse and protons, MC telescopes 1/2) -> ``ctapipe-process`` with
    HillasReconstructor (stereo features) -> ``sst1m-train-models`` with the default SST-1M
-   forest settings.
+   forest settings. The toy training sample is small, so these "toy-size" forests are shallow
+   and predict several times faster than production forests.
 2. A large DL1 file is SYNTHESISED from the small gamma file: every event table under
    ``/dl1/event``, ``/dl2/event`` and ``/simulation/event`` is repeated block by block with
    shifted event ids, and the float image parameters get a 1 % multiplicative jitter, until
@@ -14,8 +16,11 @@ Run with ``python benchmarks/bench_dl2.py`` (``--quick`` for a smaller run). Ste
    core (OMP_NUM_THREADS=1, n_jobs=1), peak traced memory (tracemalloc).
 4. The bare ``predict`` / ``predict_proba`` of the same forests on the same feature matrices
    (built outside the timer); the ratio DL2 step / sum of bare predicts (target <= 1.3).
-5. Training time and peak resident memory (in a spawned process) of one default-settings
-   energy forest (150 trees, depth 30) on ``--n-events`` rows resampled from the toy sample.
+5. Production-size forests: the default settings trained on synthesised samples of 10^5 gamma
+   and 10^5 proton array events (so the trees grow to the leaf counts of a real production,
+   thousands of leaves, depth 25-30), then step 3-4 again in stereo mode.
+
+Training time and memory of the default forests: ``benchmarks/bench_training.py``.
 """
 
 import argparse
@@ -151,61 +156,59 @@ def run_dl2(dl1, model_dir, out, mode, trace):
     return seconds, peak
 
 
-def _fit_in_child(X, y, queue):
-    """Fit the default forest in a fresh process and report its time and peak RSS."""
-    from sklearn.ensemble import RandomForestRegressor
+def forest_size(model_dir, mode):
+    """Mean leaves and depth per tree of the mode's energy forest (what predict costs)."""
+    meta = read_models_json(model_dir)
+    entry = meta["modes"][mode]["energy"]
+    reco = load_model(model_dir / entry["file"], expected_sha256=entry["sha256"])
+    forest = next(iter(reco._models.values()))
+    leaves = np.mean([tree.get_n_leaves() for tree in forest.estimators_])
+    depth = np.mean([tree.get_depth() for tree in forest.estimators_])
+    return leaves, depth
 
-    forest = RandomForestRegressor(
-        n_estimators=150, max_depth=30, min_samples_leaf=10, min_samples_split=10, n_jobs=1
+
+def train(gamma, proton, output, modes=("mono", "stereo")):
+    """sst1m-train-models with the packaged default forests."""
+    subprocess.run(
+        [
+            str(BIN / "sst1m-train-models"),
+            "--gamma",
+            str(gamma),
+            "--proton",
+            str(proton),
+            "-o",
+            str(output),
+            "--modes",
+            *modes,
+            "--log-level=WARN",
+        ],
+        check=True,
     )
-    before = _peak_rss_mb()
-    start = time.perf_counter()
-    forest.fit(X, y)
-    seconds = time.perf_counter() - start
-    queue.put((seconds, before, _peak_rss_mb()))
+    return output
 
 
-def _peak_rss_mb():
-    """Peak resident memory of this process image (VmHWM; ru_maxrss survives exec on Linux)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1e3
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
-
-
-def train_default_energy_forest(dl1, n_rows, seed=0):
-    """Seconds and peak RSS (MB, before and after fit) of one default energy forest fit.
-
-    The fit runs in a spawned process so that its peak resident memory (scikit-learn builds
-    trees in C, invisible to tracemalloc) is measured alone.
-    """
-    import multiprocessing
-
-    with TableLoader(dl1, dl1_parameters=True, simulated=True) as loader:
-        table = loader.read_telescope_events()
-    features = ["hillas_intensity", "hillas_width", "hillas_length", "hillas_skewness"]
-    features += ["hillas_kurtosis", "timing_slope", "leakage_intensity_width_2"]
-    features += ["hillas_fov_lat", "hillas_fov_lon"]
-    X = np.column_stack([np.asarray(table[f], dtype=np.float32) for f in features])
-    y = np.log10(np.asarray(table["true_energy"].quantity.to_value("TeV"), dtype=np.float32))
-    good = np.all(np.isfinite(X), axis=1) & (X[:, 0] > 0)
-    X, y = X[good], y[good]
-    rng = np.random.default_rng(seed)
-    pick = rng.integers(0, len(X), n_rows)
-    X = X[pick] * rng.normal(1.0, 0.01, (n_rows, X.shape[1])).astype(np.float32)
-    X[:, 0] = np.log10(X[:, 0])
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    child = context.Process(target=_fit_in_child, args=(X, y[pick], queue))
-    child.start()
-    result = queue.get()
-    child.join()
-    return result
+def report(label, big, models, modes, n_total, tmp):
+    """Print the DL2-vs-bare-predict lines of ``modes``."""
+    leaves, depth = forest_size(models, modes[0])
+    print(f"\n{label}: energy forest {leaves:.0f} leaves, depth {depth:.1f} per tree (mean)")
+    header = ("mode", "DL2 s", "ev/s/core", "bare s", "ratio", "peak MB")
+    print("{:7s} {:>7s} {:>10s} {:>7s} {:>6s} {:>8s}".format(*header))
+    for mode in modes:
+        seconds, _ = run_dl2(big, models, tmp / f"{mode}.dl2.h5", mode, trace=False)
+        bare, n_rows = bare_predict_seconds(big, models, mode)
+        _, peak = run_dl2(big, models, tmp / f"{mode}.dl2.h5", mode, trace=True)
+        print(
+            f"{mode:7s} {seconds:7.1f} {n_total / seconds:10.0f} {bare:7.1f}"
+            f" {seconds / bare:6.2f} {peak:8.0f}   (bare predicts: {n_rows} rows"
+            " summed over models; target ratio <= 1.3)"
+        )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2x10^4 events instead of 10^5")
+    parser.add_argument(
+        "--quick", action="store_true", help="2x10^4 events, no production-size forests"
+    )
     parser.add_argument("--n-events", type=int, default=None, help="array events in the file")
     args = parser.parse_args()
     n_events = args.n_events or (20_000 if args.quick else 100_000)
@@ -215,20 +218,7 @@ def main():
     start = time.perf_counter()
     gamma = stereo_dl1(tmp, "gamma-diffuse", 20_000 if args.quick else 40_000, 1)
     proton = stereo_dl1(tmp, "proton", 50_000 if args.quick else 100_000, 1)
-    models = tmp / "models"
-    subprocess.run(
-        [
-            str(BIN / "sst1m-train-models"),
-            "--gamma",
-            str(gamma),
-            "--proton",
-            str(proton),
-            "-o",
-            str(models),
-            "--log-level=WARN",
-        ],
-        check=True,
-    )
+    models = train(gamma, proton, tmp / "models")
     setup_seconds = time.perf_counter() - start
     print(f"toy MC + ctapipe-process + training (default forests): {setup_seconds:.0f} s")
     big = tmp / "big.dl1.h5"
@@ -236,31 +226,23 @@ def main():
     with tables.open_file(big) as f:
         n_tel_events = f.root.dl1.event.telescope.trigger.nrows
     print(f"synthesised DL1: {n_total} array events, {n_tel_events} telescope events")
+    report("toy-size forests", big, models, ("mono", "stereo"), n_total, tmp)
 
-    header = ("mode", "DL2 s", "ev/s/core", "bare s", "ratio", "peak MB")
-    print("\n{:7s} {:>7s} {:>10s} {:>7s} {:>6s} {:>8s}".format(*header))
-    for mode in ("mono", "stereo"):
-        seconds, _ = run_dl2(big, models, tmp / f"{mode}.dl2.h5", mode, trace=False)
-        bare, n_rows = bare_predict_seconds(big, models, mode)
-        _, peak = run_dl2(big, models, tmp / f"{mode}.dl2.h5", mode, trace=True)
+    if not args.quick:
+        start = time.perf_counter()
+        big_gamma = tmp / "train_gamma.dl1.h5"
+        big_proton = tmp / "train_proton.dl1.h5"
+        synthesise(gamma, big_gamma, 100_000, seed=1)
+        synthesise(proton, big_proton, 100_000, seed=2)
+        production = train(big_gamma, big_proton, tmp / "models_production", modes=("stereo",))
         print(
-            f"{mode:7s} {seconds:7.1f} {n_total / seconds:10.0f} {bare:7.1f}"
-            f" {seconds / bare:6.2f} {peak:8.0f}   (bare predicts: {n_rows} rows"
-            " summed over models; target ratio <= 1.3)"
+            f"\nproduction-size forests trained on 10^5 + 10^5 synthesised events in"
+            f" {time.perf_counter() - start:.0f} s"
         )
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
-    print(f"process max RSS so far: {rss:.0f} MB")
+        report("production-size forests", big, production, ("stereo",), n_total, tmp)
 
-    seconds, before, peak = train_default_energy_forest(gamma, n_events)
-    print(
-        f"\ntraining one default energy forest (150 trees, depth 30, 9 features, float32) on"
-        f" {n_events} rows: {seconds:.0f} s on one core, peak RSS {peak:.0f} MB"
-        f" ({before:.0f} MB before the fit)"
-    )
-    print(
-        "(sst1m-train-models fits 4 forests per mode and telescope: energy, disp norm, disp"
-        " sign, classifier)"
-    )
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+    print(f"\nprocess max RSS: {rss:.0f} MB")
     shutil.rmtree(tmp)
 
 
