@@ -98,6 +98,18 @@ def test_truncated_in_a_later_tile(
     assert f"is truncated: recovered {n_intact} of {N_EVENTS} events" in caplog.text
 
 
+def test_probe_alone_stops_at_replayed_events(tmp_path, multitile, monkeypatch):
+    """Without a usable catalog (a crash before it was written) the decoding probe itself
+    refuses the stale-buffer replay of tile 5's events."""
+    import ctapipe_sst1m.io.zfits as zfits
+
+    path, tiles = multitile
+    start, _ = tiles[6]
+    truncated = cut(path, tmp_path / "SST1M1_20171031_0104.fits.fz", start + 8)
+    monkeypatch.setattr(zfits, "events_in_complete_tiles", lambda path: None)
+    assert zfits.count_intact_events(truncated, N_EVENTS) == 60
+
+
 def test_truncated_before_any_tile_or_in_padding(
     tmp_path, multitile, original_summaries, calibration_config, caplog
 ):

@@ -7,7 +7,8 @@
   cut short by a DAQ crash, so a truncated file is probed in a child process first, and only
   over the tiles that :func:`events_in_complete_tiles` finds entirely inside the file (a tile
   whose bytes are missing is decoded by protozfits from a stale buffer: the previous tile's
-  events come back a second time).
+  events come back a second time; the probe also stops at the first event met twice, for
+  files whose catalog was never written).
 * :class:`DigiCamFile` — one opened file yielding raw protobuf ``CameraEvent`` messages.
 """
 
@@ -130,6 +131,7 @@ from protozfits import File
 path, n_expected = sys.argv[1], int(sys.argv[2])
 f = File(path, pure_protobuf=True)
 first = None
+seen = set()
 for i in range(n_expected):
     try:
         e = f.Events[i]
@@ -142,6 +144,10 @@ for i in range(n_expected):
         if first is None:
             first = e.telescopeID
         ok = ok and e.telescopeID == first
+        # an event met again is protozfits replaying a stale tile buffer, not data
+        key = (e.eventNumber, e.local_time_sec, e.local_time_nanosec)
+        ok = ok and key not in seen
+        seen.add(key)
     except Exception:
         ok = False
     if not ok:
