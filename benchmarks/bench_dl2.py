@@ -69,8 +69,13 @@ def stereo_dl1(tmp, particle, n_showers, seed):
     return out
 
 
-def synthesise(small, big, n_events, seed=0):
-    """Copy ``small`` and append shifted, jittered copies of its events up to ``n_events``."""
+def synthesise(small, big, n_events, seed=0, energy_jitter=0.0):
+    """Copy ``small`` and append shifted, jittered copies of its events up to ``n_events``.
+
+    ``energy_jitter`` (log-normal sigma) also varies the true energy of the copies: training
+    samples need it, otherwise every copy of an event has the same target, a forest stops
+    splitting at ~one leaf per original event and predicts unrealistically fast.
+    """
     rng = np.random.default_rng(seed)
     shutil.copy(small, big)
     with tables.open_file(big, "a") as f:
@@ -93,6 +98,9 @@ def synthesise(small, big, n_events, seed=0):
                     for name in rows.dtype.names:
                         if rows.dtype[name].kind == "f" and rows[name].ndim == 1:
                             rows[name] *= rng.normal(1.0, 0.01, len(rows)).astype(rows.dtype[name])
+                if energy_jitter and node._v_pathname.endswith("/subarray/shower"):
+                    factor = rng.lognormal(0.0, energy_jitter, len(rows))
+                    rows["true_energy"] *= factor.astype(rows.dtype["true_energy"])
                 node.append(rows)
         n_total = f.root.dl1.event.subarray.trigger.nrows
     return n_total
@@ -138,12 +146,14 @@ def bare_predict_seconds(dl1, model_dir, mode):
     return total, n_rows
 
 
-def run_dl2(dl1, model_dir, out, mode, trace):
+def run_dl2(dl1, model_dir, out, mode, trace, chunk_size=None):
     """Run sst1m-dl1-dl2; returns (seconds, peak traced MB or None)."""
     if out.exists():
         out.unlink()
     argv = [f"--input={dl1}", f"--models={model_dir}", f"--output={out}", f"--mode={mode}"]
     argv += ["--n-jobs=1", "--log-level=WARN", "--no-progress"]
+    if chunk_size:
+        argv.append(f"--chunk-size={chunk_size}")
     if trace:
         tracemalloc.start()
     start = time.perf_counter()
@@ -227,12 +237,24 @@ def main():
     print(f"synthesised DL1: {n_total} array events, {n_tel_events} telescope events")
     report("toy-size forests", big, models, ("mono", "stereo"), n_total, tmp)
 
+    # memory flat in file size: same chunk size, files of n/4 and n events
+    small = tmp / "quarter.dl1.h5"
+    synthesise(gamma, small, n_events // 4)
+    peaks = [
+        run_dl2(dl1, models, tmp / "chunked.dl2.h5", "stereo", trace=True, chunk_size=10_000)[1]
+        for dl1 in (small, big)
+    ]
+    print(
+        f"peak traced memory with --chunk-size=10000 (stereo): {peaks[0]:.0f} MB for"
+        f" {n_events // 4} events, {peaks[1]:.0f} MB for {n_events} events"
+    )
+
     if not args.quick:
         start = time.perf_counter()
         big_gamma = tmp / "train_gamma.dl1.h5"
         big_proton = tmp / "train_proton.dl1.h5"
-        synthesise(gamma, big_gamma, 100_000, seed=1)
-        synthesise(proton, big_proton, 100_000, seed=2)
+        synthesise(gamma, big_gamma, 100_000, seed=1, energy_jitter=0.2)
+        synthesise(proton, big_proton, 100_000, seed=2, energy_jitter=0.2)
         production = train(big_gamma, big_proton, tmp / "models_production", modes=("stereo",))
         print(
             f"\nproduction-size forests trained on 10^5 + 10^5 synthesised events in"
