@@ -4,7 +4,7 @@ Each ``benchmarks/bench_*.py`` is a standalone script that prints its own figure
 executes them one after the other in fresh interpreters (one core each: the thread-count
 variables are set to 1) and reports which ones failed. Pass names to run a subset::
 
-    python benchmarks/run_all.py stereo dl2
+    python benchmarks/run_all.py stereo dl2 training
 """
 
 import os

@@ -21,6 +21,7 @@ hash, so the result does not depend on the chunk size and both telescopes of an 
 share their fate.
 """
 
+import gc
 import re
 
 import astropy.units as u
@@ -319,6 +320,9 @@ def iter_training_chunks(
         chunk = chunk[_usable_mask(engines, chunk)]
         if stats is not None:
             stats["usable"] = stats.get("usable", 0) + len(chunk)
+        # the loader's joined astropy tables are reference cycles: without a collection per
+        # chunk their garbage piles up with the file size (measured: +16 MB per 10^5 events)
+        gc.collect()
         yield chunk
 
 
