@@ -213,6 +213,23 @@ def report(label, big, models, modes, n_total, tmp):
         )
 
 
+def marginal(big, small, n_big, n_small, models, modes, tmp):
+    """Per-event cost of the DL2 step against the bare predicts, fixed costs removed."""
+    for mode in modes:
+        dl2_big, _ = run_dl2(big, models, tmp / "m.dl2.h5", mode, trace=False)
+        dl2_small, _ = run_dl2(small, models, tmp / "m.dl2.h5", mode, trace=False)
+        bare_big, _ = bare_predict_seconds(big, models, mode)
+        bare_small, _ = bare_predict_seconds(small, models, mode)
+        per_event = (dl2_big - dl2_small) / (n_big - n_small)
+        bare_per_event = (bare_big - bare_small) / (n_big - n_small)
+        fixed = dl2_big - per_event * n_big
+        print(
+            f"{mode}: per array event {per_event * 1e6:.0f} us (bare predicts"
+            f" {bare_per_event * 1e6:.0f} us, ratio {per_event / bare_per_event:.2f});"
+            f" fixed cost {fixed:.1f} s (start-up, model loading, input copy)"
+        )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -237,16 +254,20 @@ def main():
     print(f"synthesised DL1: {n_total} array events, {n_tel_events} telescope events")
     report("toy-size forests", big, models, ("mono", "stereo"), n_total, tmp)
 
-    # memory flat in file size: same chunk size, files of n/4 and n events
+    # fixed costs (start-up, model loading, copying the input's small tables) against the cost
+    # per event: the same runs on a file of n/4 events
     small = tmp / "quarter.dl1.h5"
-    synthesise(gamma, small, n_events // 4)
+    n_small = synthesise(gamma, small, n_events // 4)
+    marginal(big, small, n_total, n_small, models, ("mono", "stereo"), tmp)
+
+    # memory flat in file size: same chunk size, files of n/4 and n events
     peaks = [
         run_dl2(dl1, models, tmp / "chunked.dl2.h5", "stereo", trace=True, chunk_size=10_000)[1]
         for dl1 in (small, big)
     ]
     print(
         f"peak traced memory with --chunk-size=10000 (stereo): {peaks[0]:.0f} MB for"
-        f" {n_events // 4} events, {peaks[1]:.0f} MB for {n_events} events"
+        f" {n_small} events, {peaks[1]:.0f} MB for {n_total} events"
     )
 
     if not args.quick:
@@ -261,6 +282,7 @@ def main():
             f" {time.perf_counter() - start:.0f} s"
         )
         report("production-size forests", big, production, ("stereo",), n_total, tmp)
+        marginal(big, small, n_total, n_small, production, ("stereo",), tmp)
 
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
     print(f"\nprocess max RSS: {rss:.0f} MB")
