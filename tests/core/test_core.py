@@ -41,3 +41,26 @@ def test_expand_input_paths(tmp_path):
     assert [p.name for p in both] == ["a.h5", "b.h5"]
     with pytest.raises(FileNotFoundError, match="missing.h5"):
         expand_input_paths([tmp_path / "missing.h5"])
+
+
+def test_tools_refuse_stray_command_line_words(tmp_path, capsys):
+    """``--modes mono stereo`` used to train mono only, silently dropping "stereo"."""
+    from ctapipe.core import run_tool
+
+    from ctapipe_sst1m.tools.info import InstrumentInfoTool
+    from ctapipe_sst1m.tools.train_models import TrainModelsTool
+
+    gamma = tmp_path / "g.h5"
+    gamma.touch()
+    tool = TrainModelsTool()
+    argv = ["--gamma", str(gamma), "-o", str(tmp_path / "m"), "--modes", "mono", "stereo"]
+    ret = run_tool(tool, argv, raises=False)
+    assert ret != 0
+    assert tool.modes == ["mono"]
+    assert not (tmp_path / "m").exists()
+    argv = ["--output-dir", str(tmp_path / "info"), "extra"]
+    ret = run_tool(InstrumentInfoTool(), argv, raises=False)
+    assert ret != 0
+    err = capsys.readouterr().err
+    assert "unexpected argument(s) stereo" in err
+    assert "unexpected argument(s) extra" in err

@@ -15,7 +15,7 @@ from ctapipe.core import Provenance, Tool, ToolConfigurationError
 from ctapipe.core.traits import Bool, flag
 from ctapipe.core.traits import Path as PathTrait
 
-from ..core import atomic_output
+from ..core import atomic_output, reject_extra_arguments
 from ..instrument import EQUIVALENT_FOCAL_LENGTH
 
 __all__ = ["ConvertConfigTool", "convert_sst1mpipe_config", "main", "tel_id_from_key"]
@@ -285,6 +285,7 @@ class ConvertConfigTool(Tool):
     }
 
     def setup(self):
+        reject_extra_arguments(self)
         if self.input_path is None or self.output_path is None:
             raise ToolConfigurationError(
                 "sst1m-convert-config needs -i/--input JSON and -o/--output YAML"

@@ -29,7 +29,7 @@ from ctapipe.io import write_table
 from ctapipe.tools.apply_models import ApplyModels
 from tqdm.auto import tqdm
 
-from ..core import PendingOutput
+from ..core import PendingOutput, reject_extra_arguments
 from ..io.hdf5_copy import ChunkCopyHDF5Merger
 from ..reco.apply import ChunkPredictor, DL1ChunkReader, columns_used, match_events
 from ..reco.metadata import IncompatibleModelError, load_model, read_models_json
@@ -106,6 +106,7 @@ class DL1ToDL2Tool(ApplyModels):
     classes = ApplyModels.classes + [NodeSelector]
 
     def setup(self):
+        reject_extra_arguments(self)
         if self.input_url is None or self.output_path is None or self.model_dir is None:
             raise ToolConfigurationError("give -i DL1 -m MODEL_DIR -o DL2")
         self.final_output = Path(self.output_path)

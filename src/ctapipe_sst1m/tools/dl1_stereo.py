@@ -14,7 +14,7 @@ from ctapipe.core import Provenance, Tool, ToolConfigurationError
 from ctapipe.core.traits import Bool, CaselessStrEnum, Float, List, Unicode, flag
 from tqdm.auto import tqdm
 
-from ..core import atomic_output
+from ..core import atomic_output, reject_extra_arguments
 from ..stereo.matching import (
     ERA_WHITE_RABBIT,
     EventMatcher,
@@ -106,6 +106,7 @@ class DL1StereoTool(Tool):
         self.exit(1)
 
     def setup(self):
+        reject_extra_arguments(self)
         """Check the arguments and read the per-telescope inputs."""
         if not self.tel1 or not self.tel2:
             raise ToolConfigurationError("give --tel1 and --tel2 DL1 files (or directories)")

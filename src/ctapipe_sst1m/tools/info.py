@@ -6,7 +6,7 @@ from ctapipe.core import Provenance, Tool
 from ctapipe.core.traits import Enum
 from ctapipe.core.traits import Path as PathTrait
 
-from ..core import atomic_savefig
+from ..core import atomic_savefig, reject_extra_arguments
 from ..instrument import SST1MArrayLayout
 from ..instrument.summary import instrument_summary, plot_array, plot_camera
 
@@ -48,6 +48,7 @@ class InstrumentInfoTool(Tool):
     classes = [SST1MArrayLayout]
 
     def setup(self):
+        reject_extra_arguments(self)
         self.layout = SST1MArrayLayout(parent=self)
         tel_ids = (21, 22) if self.numbering == "data" else (1, 2)
         self.subarray = self.layout.subarray(tel_ids)

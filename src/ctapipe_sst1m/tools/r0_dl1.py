@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 from traitlets.config import Config
 
 from ..calib.monitoring import PedestalMonitor
-from ..core import PendingOutput
+from ..core import PendingOutput, reject_extra_arguments
 from ..io import SST1MEventSource
 
 __all__ = ["SST1MR0DL1Tool", "default_config_path", "main"]
@@ -110,6 +110,7 @@ class SST1MR0DL1Tool(ProcessorTool):
 
     # ------------------------------------------------------------------ setup
     def setup(self):
+        reject_extra_arguments(self)
         if not self.input_files:
             raise ToolConfigurationError("sst1m-r0-dl1 needs at least one input file (-i RAW)")
         if self.output_path is None:

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from traitlets.config import Config
 
 from .. import image as _sst1m_image  # noqa: F401  (registers ImageCleanerSST)
-from ..core import PendingOutput
+from ..core import PendingOutput, reject_extra_arguments
 from ..instrument import SST1MArrayLayout
 from ..simulation import (
     CameraNoiseModel,
@@ -128,6 +128,7 @@ class SimulateTool(Tool):
     )
 
     def setup(self):
+        reject_extra_arguments(self)
         """Check the output, build the source, calibrator, image processor and writer."""
         if self.output_path is None:
             self.log.critical("no output file given; use -o/--output OUT.h5")

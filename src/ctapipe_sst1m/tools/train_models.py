@@ -26,6 +26,7 @@ from ctapipe.io import TableLoader
 from ctapipe.reco import DispReconstructor
 from traitlets.config import Config
 
+from ..core import reject_extra_arguments
 from ..reco import SST1MEnergyRegressor, SST1MParticleClassifier
 from ..reco.evaluation import evaluate_mode
 from ..reco.metadata import file_sha256, model_metadata, write_model, write_models_json
@@ -133,6 +134,7 @@ class TrainModelsTool(Tool):
     classes = [TrainingSample, SST1MEnergyRegressor, SST1MParticleClassifier, DispReconstructor]
 
     def setup(self):
+        reject_extra_arguments(self)
         if self.gamma_path is None or self.output_dir is None:
             raise ToolConfigurationError("give --gamma GAMMA_DL1 and -o MODEL_DIR")
         bad = sorted(set(self.modes) - set(MODES))
