@@ -31,9 +31,11 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
-import tables  # noqa: E402
 import yaml  # noqa: E402
 from astropy.table import vstack  # noqa: E402
+
+# the same synthesised files as the DL2 benchmark: toy events repeated with shifted ids
+from bench_dl2 import synthesise  # noqa: E402  (benchmarks/ is the script directory)
 from ctapipe.io import TableLoader  # noqa: E402
 from ctapipe.reco import EnergyRegressor  # noqa: E402
 from traitlets.config import Config  # noqa: E402
@@ -46,30 +48,6 @@ from ctapipe_sst1m.reco.training import (  # noqa: E402
 )
 from ctapipe_sst1m.simulation import make_toy_file  # noqa: E402
 from ctapipe_sst1m.tools.train_models import default_training_config  # noqa: E402
-
-EVENT_GROUPS = ("/dl1/event", "/simulation/event")
-
-
-def synthesise(small, big, n_events):
-    """Copy ``small`` and append copies of its events with shifted ids up to ``n_events``."""
-    shutil.copy(small, big)
-    with tables.open_file(big, "a") as f:
-        n_small = f.root.dl1.event.subarray.trigger.nrows
-        shift = int(f.root.dl1.event.subarray.trigger.col("event_id").max()) + 1
-        nodes = [
-            node
-            for group in EVENT_GROUPS
-            if group in f
-            for node in f.walk_nodes(group, "Table")
-            if "event_id" in node.colnames
-        ]
-        originals = {node._v_pathname: node.read() for node in nodes}
-        for block in range(1, int(np.ceil(n_events / n_small))):
-            for node in nodes:
-                rows = originals[node._v_pathname].copy()
-                rows["event_id"] += block * shift
-                node.append(rows)
-        return f.root.dl1.event.subarray.trigger.nrows
 
 
 def default_config():

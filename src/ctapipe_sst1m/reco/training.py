@@ -22,7 +22,6 @@ share their fate.
 """
 
 import gc
-import re
 
 import astropy.units as u
 import numpy as np
@@ -31,6 +30,8 @@ from ctapipe.core import Component
 from ctapipe.core.expression_engine import ExpressionEngine, ExpressionError
 from ctapipe.core.traits import AstroQuantity, Float, Int
 from ctapipe.reco.disp import compute_true_disp
+
+from .apply import columns_used
 
 __all__ = [
     "classifier_sample_sizes",
@@ -67,8 +68,6 @@ BASE_COLUMNS = [
 #: Columns never converted to float32.
 KEEP_DTYPE = ("obs_id", "event_id", "tel_id", "true_energy")
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
 # salts of the independent per-event random streams derived from one seed
 _SPLIT_SALT = 0x5EED_0001
 _PRIORITY_SALT = 0x5EED_0002
@@ -77,13 +76,7 @@ _MASK64 = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
 
 def required_columns(reconstructors, available):
     """Input columns referenced by the reconstructors' features, generators and quality cuts."""
-    names = set(BASE_COLUMNS)
-    for reco in reconstructors:
-        names.update(reco.features)
-        for _, expression in reco.feature_generator.features:
-            names.update(_NAME.findall(expression))
-        for _, expression in reco.quality_query.quality_criteria:
-            names.update(_NAME.findall(expression))
+    names = set(BASE_COLUMNS) | columns_used(reconstructors)
     return [c for c in available if c in names]
 
 
