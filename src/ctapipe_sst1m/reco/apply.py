@@ -244,8 +244,8 @@ class DL1ChunkReader:
             table["time"] = events["time"][np.maximum(event_rows, 0)]
             self._add_pointing(table, tel_id)
             table.meta.clear()
-            if self.columns is not None:
-                table.remove_column("time")
+            if self.columns is not None and "time" not in self.columns:
+                table.remove_column("time")  # only needed for the pointing
             tel_tables[tel_id] = table
         return Chunk(start, stop, events[["obs_id", "event_id", "time"]], tel_tables), counts
 
