@@ -54,8 +54,9 @@ __all__ = [
 ]
 
 #: One chunk of subarray events: the rows [start, stop) of the trigger table, a table of the
-#: subarray events (obs_id, event_id, time) and one table per telescope with events in it.
-Chunk = namedtuple("Chunk", ["start", "stop", "events", "tel_tables"])
+#: subarray events (obs_id, event_id, time), one table per telescope with events in it and,
+#: per telescope, the row of ``events`` of each of its rows (-1: not in this chunk).
+Chunk = namedtuple("Chunk", ["start", "stop", "events", "tel_tables", "event_rows"])
 
 _KEYS = ("obs_id", "event_id")
 
@@ -226,7 +227,7 @@ class DL1ChunkReader:
         obs_id = np.asarray(events["obs_id"], dtype=np.int64)
         event_id = np.asarray(events["event_id"], dtype=np.int64)
         subarray_columns = self._subarray_columns(start, stop, obs_id, event_id)
-        tel_tables = {}
+        tel_tables, tel_event_rows = {}, {}
         counts = with_trigger.sum(axis=0).astype(np.int64)
         for index, tel_id in enumerate(self.subarray.tel_ids):
             if counts[index] == 0:
@@ -247,7 +248,9 @@ class DL1ChunkReader:
             if self.columns is not None and "time" not in self.columns:
                 table.remove_column("time")  # only needed for the pointing
             tel_tables[tel_id] = table
-        return Chunk(start, stop, events[["obs_id", "event_id", "time"]], tel_tables), counts
+            tel_event_rows[tel_id] = event_rows
+        events = events[["obs_id", "event_id", "time"]]
+        return Chunk(start, stop, events, tel_tables, tel_event_rows), counts
 
     def _subarray_columns(self, start, stop, obs_id, event_id):
         """All subarray DL2 columns of the chunk, aligned with the trigger rows."""
@@ -374,10 +377,8 @@ class ChunkPredictor:
         """Array-event predictions of ``combiner`` and their copy into the telescope tables."""
         obs_id = np.asarray(chunk.events["obs_id"], dtype=np.int64)
         event_id = np.asarray(chunk.events["event_id"], dtype=np.int64)
-        parts, positions = [], []
-        for table in tel_tables.values():
-            parts.append(table[_combiner_columns(table, combiner.prefix)])
-            positions.append(match_events(table["obs_id"], table["event_id"], obs_id, event_id))
+        parts = [table[_combiner_columns(table, combiner.prefix)] for table in tel_tables.values()]
+        positions = [chunk.event_rows[tel_id] for tel_id in tel_tables]
         stacked = vstack(parts, join_type="inner", metadata_conflicts="silent")
         position = np.concatenate(positions)
         order = np.lexsort((np.asarray(stacked["tel_id"]), position))
@@ -408,7 +409,7 @@ class ChunkPredictor:
         row_of_event[event_positions] = np.arange(len(result))
         stereo = result[[name for name in result.colnames if name not in _KEYS]]
         for table, rows in zip(tel_tables.values(), positions, strict=True):
-            taken = _take(stereo, row_of_event[rows])
+            taken = _take(stereo, np.where(rows >= 0, row_of_event[rows], -1))
             for name in taken.colnames:
                 table[name] = taken[name]
         return outputs

@@ -20,6 +20,7 @@ the result against the full per-event astropy transform.
 import astropy.units as u
 import numpy as np
 from astropy.coordinates import ICRS, HADec, SkyCoord
+from astropy.time import Time
 
 __all__ = ["horizontal_to_icrs"]
 
@@ -60,25 +61,25 @@ def horizontal_to_icrs(alt, az, time, location, grid=300 * u.s):
         -np.sin(az_r) * np.cos(alt_r),
         np.cos(lat) * np.sin(alt_r) - np.sin(lat) * np.cos(alt_r) * np.cos(az_r),
     )
-    time = time[good] if time.shape else time
-    mjd = np.atleast_1d(time.utc.mjd)
+    if time.isscalar:
+        time = Time(np.full(alt_r.shape, time.utc.mjd), format="mjd", scale="utc")
+    mjd = time[good].utc.mjd
     step = grid.to_value(u.day)
     node = np.round((mjd - mjd.min()) / step).astype(np.int64)
     node_mjd = mjd.min() + node * step
     delta = (mjd - node_mjd) * 2 * np.pi * SIDEREAL_RATIO  # rotation since the grid time
     ha_node = ha_r[good] - delta
+    dec_good = dec_r[good]
     ra_good = np.empty(len(node))
-    dec_good = np.empty(len(node))
-    scale_time = np.atleast_1d(time)
+    dec_icrs = np.empty(len(node))
     for value in np.unique(node):
         sel = np.flatnonzero(node == value)
-        obstime = scale_time[sel[0]] + (node_mjd[sel[0]] - mjd[sel[0]]) * u.day
+        obstime = Time(node_mjd[sel[0]], format="mjd", scale="utc")
         frame = HADec(obstime=obstime, location=location)
-        coord = SkyCoord(
-            ha=ha_node[sel] * u.rad, dec=dec_r[good][sel] * u.rad, frame=frame
-        ).transform_to(ICRS())
-        ra_good[sel] = coord.ra.to_value(u.deg)
-        dec_good[sel] = coord.dec.to_value(u.deg)
+        coord = SkyCoord(ha=ha_node[sel] * u.rad, dec=dec_good[sel] * u.rad, frame=frame)
+        icrs = coord.transform_to(ICRS())
+        ra_good[sel] = icrs.ra.to_value(u.deg)
+        dec_icrs[sel] = icrs.dec.to_value(u.deg)
     ra[good] = ra_good
-    dec[good] = dec_good
+    dec[good] = dec_icrs
     return ra * u.deg, dec * u.deg
