@@ -448,15 +448,10 @@ class ImageCleanerSST(ImageCleaner):
         stats = None if monitoring is None else monitoring.pixel_statistics.pedestal_image
         mean = None if stats is None else stats.mean
         std = None if stats is None else stats.std
-        key = (mean, std, np.shape(image))
+        shape = np.shape(image)
         cached = self._threshold_cache.get(tel_id)
-        if (
-            cached is not None
-            and cached[0][0] is mean
-            and cached[0][1] is std
-            and cached[0][2] == key[2]
-        ):
-            return cached[1]
+        if cached is not None and cached[0] is mean and cached[1] is std and cached[2] == shape:
+            return cached[3]
         nsb_level = nsb_level_from_monitoring(monitoring)
         pedestal_mean = pedestal_std = None
         if nsb_level is None:
@@ -473,7 +468,7 @@ class ImageCleanerSST(ImageCleaner):
         )
         result = (cleaning_set, picture)
         if _is_frozen(mean) and _is_frozen(std):
-            self._threshold_cache[tel_id] = (key, result)
+            self._threshold_cache[tel_id] = (mean, std, shape, result)
         else:
             self._threshold_cache.pop(tel_id, None)
         return result
