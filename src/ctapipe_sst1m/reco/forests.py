@@ -66,6 +66,20 @@ def forest_mean_std(model, X, column=None):
     return mean, np.sqrt(var)
 
 
+def _predict_passing(reco, key, table):
+    """(value, spread, is_valid) for every row; NaN/False where the quality query fails."""
+    table = reco.feature_generator(table, subarray=reco.subarray)
+    n_rows = len(table)
+    value = np.full(n_rows, np.nan)
+    uncert = np.full(n_rows, np.nan)
+    is_valid = np.zeros(n_rows, dtype=bool)
+    passing = reco.quality_query.get_table_mask(table)
+    value[passing], uncert[passing], is_valid[passing] = reco._predict_with_uncert(
+        key, table[passing]
+    )
+    return value, uncert, is_valid
+
+
 class SST1MEnergyRegressor(EnergyRegressor):
     """`~ctapipe.reco.EnergyRegressor` that also writes the tree spread of the energy."""
 
@@ -87,15 +101,7 @@ class SST1MEnergyRegressor(EnergyRegressor):
 
     def predict_table(self, key, table: Table) -> dict[ReconstructionProperty, Table]:
         """Per-telescope energy, validity and tree spread for the events in ``table``."""
-        table = self.feature_generator(table, subarray=self.subarray)
-        n_rows = len(table)
-        energy = np.full(n_rows, np.nan)
-        uncert = np.full(n_rows, np.nan)
-        is_valid = np.zeros(n_rows, dtype=bool)
-        passing = self.quality_query.get_table_mask(table)
-        energy[passing], uncert[passing], is_valid[passing] = self._predict_with_uncert(
-            key, table[passing]
-        )
+        energy, uncert, is_valid = _predict_passing(self, key, table)
         unit = self.unit if self.unit is not None else u.TeV
         result = Table(
             {
@@ -126,15 +132,7 @@ class SST1MParticleClassifier(ParticleClassifier):
 
     def predict_table(self, key, table: Table) -> dict[ReconstructionProperty, Table]:
         """Per-telescope gammaness, validity and tree spread for the events in ``table``."""
-        table = self.feature_generator(table, subarray=self.subarray)
-        n_rows = len(table)
-        score = np.full(n_rows, np.nan)
-        uncert = np.full(n_rows, np.nan)
-        is_valid = np.zeros(n_rows, dtype=bool)
-        passing = self.quality_query.get_table_mask(table)
-        score[passing], uncert[passing], is_valid[passing] = self._predict_with_uncert(
-            key, table[passing]
-        )
+        score, uncert, is_valid = _predict_passing(self, key, table)
         result = Table(
             {
                 f"{self.prefix}_tel_prediction": score,
