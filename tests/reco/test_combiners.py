@@ -12,6 +12,7 @@ from ctapipe_sst1m.reco.directions import (
     altaz_to_unit_vectors,
     angular_distance,
     sign_combinations,
+    telescope_to_unit_vectors,
     unit_vectors_to_altaz,
 )
 
@@ -75,6 +76,23 @@ def test_unit_vector_roundtrip_and_distance():
     a = altaz_to_unit_vectors(0 * u.deg, 359 * u.deg)
     b = altaz_to_unit_vectors(0 * u.deg, 1 * u.deg)
     assert np.rad2deg(angular_distance(a, b)) == pytest.approx(2.0, abs=1e-9)
+
+
+def test_telescope_to_unit_vectors_matches_ctapipe_frames():
+    rng = np.random.default_rng(5)
+    n = 2000
+    lon = rng.uniform(-4, 4, n) * u.deg
+    lat = rng.uniform(-4, 4, n) * u.deg
+    # pointings from the horizon to the zenith and across the 0/360 azimuth wrap
+    p_alt = rng.choice([1.0, 30.0, 70.0, 89.99], n) * u.deg
+    p_az = rng.choice([0.0, 0.2, 180.0, 359.8], n) * u.deg
+    alt, az = telescope_to_horizontal(lon, lat, p_alt, p_az)
+    expected = altaz_to_unit_vectors(alt, az)
+    rad = [q.to_value(u.rad) for q in (lon, lat, p_alt, p_az)]
+    vectors = telescope_to_unit_vectors(*rad)
+    separation = np.rad2deg(angular_distance(vectors, expected)) * 3600
+    assert separation.max() < 1e-6  # arcsec
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-14)
 
 
 def test_sign_combination_order():

