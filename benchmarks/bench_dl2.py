@@ -25,7 +25,9 @@ the next run; ``--quick``: 2·10⁴ events and toy-size forests only, a few minu
    (OMP_NUM_THREADS=1, n_jobs=1), peak traced memory (tracemalloc), and the bare ``predict`` /
    ``predict_proba`` of the same forests on the same feature matrices (built outside the
    timer). Target: DL2 step / sum of bare predicts <= 1.3 with production-size forests.
-5. Cost per event and fixed cost (runs on n and n/4 events), and memory flat in file size.
+5. Cost per event and fixed cost (runs on n and n/4 events), memory flat in file size, and
+   the production-size forests once more on a larger file (``--long-events``, 10^6 array
+   events by default), where the fixed costs are spread over ten times more events.
 
 Training time and memory of the default forests: ``benchmarks/bench_training.py``.
 """
@@ -138,6 +140,7 @@ def bare_predict_seconds(dl1, model_dir, mode):
     for kind in ("energy", "disp", "classifier"):
         entry = meta["modes"][mode][kind]
         reco = load_model(model_dir / entry["file"], expected_sha256=entry["sha256"])
+        reco.n_jobs = 1  # one core, like the DL2 step (pickles may carry n_jobs=-1)
         for tel_id, table in by_tel.items():
             if len(table) == 0:
                 continue
@@ -292,6 +295,12 @@ def main():
     parser.add_argument(
         "--work-dir", type=Path, default=None, help="keep (and reuse) files and models here"
     )
+    parser.add_argument(
+        "--long-events",
+        type=int,
+        default=1_000_000,
+        help="array events of the run-sized file for the production-size forests (0: skip)",
+    )
     args = parser.parse_args()
     n_events = args.n_events or (20_000 if args.quick else 100_000)
 
@@ -371,6 +380,22 @@ def main():
                 tmp,
             )
             marginal({mode: inputs[mode]}, quarters, sizes, production[mode], tmp)
+
+        # a run-sized file: the fixed costs (start-up, model loading) spread over more events
+        if args.long_events:
+            for mode in ("mono", "stereo"):
+                coincident = mode == "stereo"
+                long_input = cached(
+                    tmp / f"{mode}.long.dl1.h5",
+                    lambda p, c=coincident: synthesise(gamma, p, args.long_events, coincident=c),
+                )
+                report(
+                    f"production-size forests ({mode}), file of {args.long_events} events",
+                    {mode: long_input},
+                    production[mode],
+                    {mode: n_array_events(long_input)},
+                    tmp,
+                )
 
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
     print(f"\nprocess max RSS: {rss:.0f} MB")

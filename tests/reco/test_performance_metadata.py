@@ -124,3 +124,14 @@ def test_model_compression_is_a_choice_and_both_load(tmp_path):
     energies = [next(iter(p.values()))[f"{reg.prefix}_tel_energy"] for p in predictions]
     np.testing.assert_array_equal(energies[0], energies[1])
     assert np.all(np.isfinite(energies[0]))
+
+
+def test_pickled_forests_do_not_keep_the_training_n_jobs(tmp_path):
+    reg = _tiny_regressor()
+    forest = reg._models[reg.subarray.tel[1]]
+    forest.n_jobs = -1  # the packaged training configs use every core
+    path = write_model(reg, tmp_path / "energy.pkl", model_metadata())
+    loaded = load_model(path)
+    assert loaded._models[loaded.subarray.tel[1]].n_jobs is None
+    loaded.n_jobs = 2  # a DL2 run may still ask for threads
+    assert loaded._models[loaded.subarray.tel[1]].n_jobs == 2

@@ -224,6 +224,13 @@ class DL1ChunkReader:
             nodes = [child for node in nodes for child in node._f_iter_nodes("Group")]
         return [child._v_pathname for node in nodes for child in node._f_iter_nodes(classname)]
 
+    def _useful(self, path):
+        """False for a table none of whose columns (besides the keys) is wanted: not read."""
+        if self.columns is None:
+            return True
+        names = self.h5file.get_node(path).colnames
+        return any(name in self.columns for name in names if name not in (*_KEYS, "tel_id"))
+
     def _keep(self, table):
         """``table`` reduced (in place) to the wanted columns and the event keys."""
         if self.columns is not None:
@@ -284,6 +291,8 @@ class DL1ChunkReader:
         """All subarray DL2 columns of the chunk, aligned with the trigger rows."""
         merged = Table()
         for path in self.subarray_tables:
+            if not self._useful(path):
+                continue
             table = self._keep(read_table(self.h5file, path, start=start, stop=stop))
             if not _ids_equal(table, obs_id, event_id):
                 rows = match_events(
@@ -298,7 +307,7 @@ class DL1ChunkReader:
     def _add_tel_dl2(self, table, tel_id, first, last):
         for group in self.tel_groups:
             path = f"{group}/tel_{tel_id:03d}"
-            if path not in self.h5file.root:
+            if path not in self.h5file.root or not self._useful(path):
                 continue
             dl2 = self._keep(read_table(self.h5file, path, start=first, stop=last))
             if not _ids_equal(dl2, np.asarray(table["obs_id"]), np.asarray(table["event_id"])):
@@ -448,7 +457,10 @@ class ChunkPredictor:
         outputs = [(path, result)]
 
         # the combiner returns one row per array event, in the order of the stacked rows
-        event_positions = np.unique(position)
+        # position is sorted: the first row of each run of equal values
+        first_rows = np.ones(len(position), dtype=bool)
+        first_rows[1:] = position[1:] != position[:-1]
+        event_positions = position[first_rows]
         if not _ids_equal(result, obs_id[event_positions], event_id[event_positions]):
             event_positions = match_events(result["obs_id"], result["event_id"], obs_id, event_id)
         row_of_event = np.full(len(obs_id), -1, dtype=np.intp)

@@ -61,7 +61,11 @@ def forest_mean_std(model, X, column=None):
             value = values[:, 0, 0] if values.ndim == 3 else values[:, 0]
         else:
             node_counts = values[:, 0, :] if values.ndim == 3 else values
-            value = node_counts[:, column] / node_counts.sum(axis=1)
+            if node_counts.shape[1] == 2:  # two classes: a sum along a length-2 axis is slow
+                norm = node_counts[:, 0] + node_counts[:, 1]
+            else:
+                norm = node_counts.sum(axis=1)
+            value = node_counts[:, column] / norm
         total += value
         total_sq += value * value
     n = len(trees)

@@ -95,6 +95,12 @@ def write_model(reconstructor, path, metadata, overwrite=False, compress=0):
     """
     reconstructor.sst1m_metadata = metadata
     reconstructor.n_jobs = None
+    # the estimators keep the training's n_jobs (-1 in the defaults) unless told: the pickle
+    # must not decide how many cores a later DL2 run uses
+    for models in getattr(reconstructor, "_models", {}).values():
+        for model in models if isinstance(models, tuple | list) else (models,):
+            if hasattr(model, "n_jobs"):
+                model.n_jobs = None
     with atomic_output(path, overwrite=overwrite) as tmp:
         with open(tmp, "wb") as f:
             joblib.dump(reconstructor, f, compress=compress)
