@@ -351,7 +351,8 @@ def main():
         # training samples with ~training_rows rows per telescope after the 25 % test split
         with tables.open_file(gamma) as f:
             trigger = f.root.dl1.event.subarray.trigger.col("tels_with_trigger")
-        per_event = {"mono": trigger.mean(), "stereo": trigger.all(axis=1).mean()}
+        # rows per telescope and synthesised array event (the stereo sample is coincident only)
+        per_event = {"mono": trigger.mean(), "stereo": 1.0}
         production = {}
         for mode in ("mono", "stereo"):
             n_train = int(args.training_rows / 0.75 / per_event[mode])

@@ -83,8 +83,10 @@ def test_stereo_data_file_gets_predictions_for_21_22_with_radec(toy, stereo_data
 def test_stock_apply_models_runs_on_dl1_stereo_output(toy, stereo_data, tmp_path):
     _, _, models = toy
     ours = tmp_path / "ours.dl2.h5"
-    argv = ["-i", str(stereo_data), "-m", str(models), "-o", str(ours)]
+    # tiny chunks: chunk boundaries and the appends after the first chunk are compared too
+    argv = ["-i", str(stereo_data), "-m", str(models), "-o", str(ours), "--chunk-size=7"]
     assert run_tool(DL1ToDL2Tool(), argv, cwd=tmp_path) == 0
+    assert len(read_table(stereo_data, "/dl1/event/subarray/trigger")) > 5 * 7
     stock = tmp_path / "stock.dl2.h5"
     cmd = [str(BIN / "ctapipe-apply-models"), "-i", str(stereo_data), "-o", str(stock)]
     for kind in ("energy", "disp", "classifier"):
@@ -114,6 +116,8 @@ def test_stock_apply_models_runs_on_dl1_stereo_output(toy, stereo_data, tmp_path
                     )
                 else:
                     np.testing.assert_array_equal(mine[name], theirs[name], err_msg=path)
+        energy = read_table(ours, f"/dl2/event/subarray/energy/{prefix['energy']}")
+        assert energy[f"{prefix['energy']}_energy"].unit == u.TeV
 
 
 @pytest.mark.slow
@@ -139,3 +143,20 @@ def test_models_with_features_missing_from_file_one_line_error(toy, stereo_data,
     assert not out.exists()
     with tables.open_file(reduced) as f:
         assert "timing_slope" not in f.root.dl1.event.telescope.parameters.tel_021.colnames
+
+
+def test_has_stereo_features_finds_a_late_valid_event(tmp_path):
+    from ctapipe_sst1m.tools.dl1_dl2 import STEREO_GEOMETRY, has_stereo_features
+
+    path = tmp_path / "geometry.h5"
+    rows = np.zeros(25_000, dtype=[("event_id", "i8"), ("HillasReconstructor_is_valid", "?")])
+    with tables.open_file(path, "w") as f:
+        assert not has_stereo_features(f)
+        f.create_table(
+            "/dl2/event/subarray/geometry", "HillasReconstructor", obj=rows, createparents=True
+        )
+        assert not has_stereo_features(f)
+        f.get_node(STEREO_GEOMETRY).modify_column(
+            start=24_999, stop=25_000, column=[True], colname="HillasReconstructor_is_valid"
+        )
+        assert has_stereo_features(f)

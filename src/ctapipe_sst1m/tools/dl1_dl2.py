@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import tables
 from astropy.table import Table
+from astropy.time import Time
 from ctapipe.core import Provenance, ToolConfigurationError
 from ctapipe.core.traits import CaselessStrEnum, Dict, Float, Int, flag
 from ctapipe.core.traits import Path as PathTrait
@@ -46,8 +47,12 @@ def has_stereo_features(h5file):
     """True if the file has a HillasReconstructor geometry table with a valid event."""
     if STEREO_GEOMETRY not in h5file:
         return False
-    valid = h5file.get_node(STEREO_GEOMETRY).col("HillasReconstructor_is_valid")
-    return bool(np.any(valid))
+    table = h5file.get_node(STEREO_GEOMETRY)
+    step = 10_000  # stop at the first valid event instead of reading the whole column
+    for start in range(0, table.nrows, step):
+        if np.any(table.read(start, start + step, field="HillasReconstructor_is_valid")):
+            return True
+    return False
 
 
 class DL1ToDL2Tool(ApplyModels):
@@ -144,6 +149,7 @@ class DL1ToDL2Tool(ApplyModels):
             columns=columns_used(self._reconstructors),
         )
         self.predictor = ChunkPredictor(self._reconstructors, self.subarray, self.log)
+        self._created = set()
         self._filters = tables.Filters(
             complevel=self.compression_level,
             complib=self.compression_type,
@@ -255,7 +261,7 @@ class DL1ToDL2Tool(ApplyModels):
         with bar:
             for chunk in self.reader:
                 for path, table in self.predictor.predict(chunk):
-                    write_table(table, self.h5file, path, append=True, filters=self._filters)
+                    self._append(path, table)
                     if not self.is_simulation and path.startswith(GEOMETRY_PREFIX):
                         self._write_radec(chunk, path, table)
                 bar.update(chunk.stop - chunk.start)
@@ -307,8 +313,21 @@ class DL1ToDL2Tool(ApplyModels):
                 f"{prefix}_dec": dec,
             }
         )
-        path = f"/dl2/event/subarray/sky/{prefix}"
-        write_table(sky, self.h5file, path, append=True, filters=self._filters)
+        self._append(f"/dl2/event/subarray/sky/{prefix}", sky)
+
+    def _append(self, path, table):
+        """Append the rows of ``table`` to ``path``.
+
+        ctapipe's ``write_table`` creates the table (units, descriptions, metadata as
+        attributes); later chunks, whose columns are the same, are appended as plain rows
+        instead of rewriting every attribute each time.
+        """
+        plain = not any(isinstance(c, Time) or c.dtype.kind == "U" for c in table.itercols())
+        if path in self._created and plain:
+            self.h5file.get_node(path).append(table.as_array())
+        else:
+            write_table(table, self.h5file, path, append=True, filters=self._filters)
+            self._created.add(path)
 
 
 def main():
