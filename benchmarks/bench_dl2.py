@@ -178,6 +178,8 @@ def run_dl2(dl1, model_dir, out, mode, trace, chunk_size=None):
     """Run sst1m-dl1-dl2; returns (seconds, peak traced MB or None)."""
     if out.exists():
         out.unlink()
+    # write back the previous runs' outputs now, not inside the timed run
+    os.sync()
     argv = [f"--input={dl1}", f"--models={model_dir}", f"--output={out}", f"--mode={mode}"]
     argv += ["--n-jobs=1", "--log-level=WARN", "--no-progress"]
     if chunk_size:

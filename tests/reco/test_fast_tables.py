@@ -72,3 +72,69 @@ def test_concatenate_rows_equals_inner_vstack():
     for name in result.colnames:
         np.testing.assert_array_equal(result[name], expected[name])
     assert result["x"].unit == u.m
+
+
+def test_predict_disp_table_equals_stock_disp_reconstructor():
+    """Same forests, same rows: our disp path gives stock DispReconstructor's two tables."""
+    from ctapipe.reco import DispReconstructor
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+
+    from ctapipe_sst1m.instrument import sst1m_subarray
+    from ctapipe_sst1m.reco.disp import has_stock_disp_prediction, predict_disp_table
+
+    subarray = sst1m_subarray((1, 2))
+    reco = DispReconstructor(
+        subarray,
+        features=["hillas_length", "hillas_width"],
+        norm_cls="RandomForestRegressor",
+        sign_cls="RandomForestClassifier",
+    )
+    key = subarray.tel[1]
+    rng = np.random.default_rng(5)
+    n = 400
+    train_X = rng.uniform(0.02, 0.3, (n, 2)).astype(np.float32)
+    norm = RandomForestRegressor(n_estimators=5, random_state=0)
+    norm.fit(train_X, 3 * train_X[:, 0] + 0.1)
+    sign = RandomForestClassifier(n_estimators=5, random_state=0)
+    sign.fit(train_X, np.where(train_X[:, 1] > 0.15, 1, -1))
+    reco._models[key] = (norm, sign)
+    reco.unit = u.deg  # set by fit from the training target
+    assert has_stock_disp_prediction(reco)
+
+    m = 300
+    table = Table(
+        {
+            "hillas_length": rng.uniform(0.02, 0.3, m) * u.deg,
+            "hillas_width": rng.uniform(0.02, 0.3, m) * u.deg,
+            "hillas_intensity": rng.uniform(10, 1000, m),
+            "morphology_n_pixels": rng.integers(2, 50, m),
+            "HillasReconstructor_is_valid": rng.uniform(size=m) > 0.1,
+            "hillas_fov_lon": rng.uniform(-4, 4, m) * u.deg,
+            "hillas_fov_lat": rng.uniform(-4, 4, m) * u.deg,
+            "hillas_psi": rng.uniform(-90, 90, m) * u.deg,
+            # from the horizon to the zenith, across the azimuth wrap
+            "telescope_pointing_altitude": rng.uniform(5, 89.9, m) * u.deg,
+            "telescope_pointing_azimuth": rng.uniform(-180, 360, m) * u.deg,
+        }
+    )
+    table["hillas_width"][:5] = np.nan * u.deg  # passes no quality cut, NaN feature
+    stock = reco.predict_table(key, table)
+    ours = predict_disp_table(reco, key, table)
+    assert stock.keys() == ours.keys()
+    for prop, expected in stock.items():
+        result = ours[prop]
+        assert result.colnames == expected.colnames
+        assert result.meta == expected.meta
+        for name in expected.colnames:
+            assert result[name].unit == expected[name].unit, name
+            assert result[name].description == expected[name].description, name
+            if name.endswith("_az"):  # compare directions, not the 0/360 wrap
+                diff = (np.asarray(result[name]) - np.asarray(expected[name]) + 180) % 360 - 180
+                assert np.nanmax(np.abs(diff)) < 1e-10
+                np.testing.assert_array_equal(np.isnan(result[name]), np.isnan(expected[name]))
+            elif result[name].dtype.kind == "f":
+                np.testing.assert_allclose(result[name], expected[name], atol=1e-10, equal_nan=True)
+            else:
+                np.testing.assert_array_equal(result[name], expected[name])
+    valid = ours[next(iter(ours))]["disp_tel_sign_score"]
+    assert 100 < np.count_nonzero(np.isfinite(valid)) < m - 5

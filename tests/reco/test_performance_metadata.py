@@ -135,3 +135,57 @@ def test_pickled_forests_do_not_keep_the_training_n_jobs(tmp_path):
     assert loaded._models[loaded.subarray.tel[1]].n_jobs is None
     loaded.n_jobs = 2  # a DL2 run may still ask for threads
     assert loaded._models[loaded.subarray.tel[1]].n_jobs == 2
+
+
+def test_uncompressed_models_are_plain_pickles_stock_ctapipe_reads(tmp_path):
+    import pickle
+
+    import joblib
+    from ctapipe.reco import Reconstructor
+
+    from ctapipe_sst1m.reco.metadata import file_sha256
+
+    reg = _tiny_regressor()
+    path = write_model(reg, tmp_path / "energy.pkl", model_metadata())
+    with open(path, "rb") as f:
+        assert isinstance(pickle.load(f), EnergyRegressor)
+    assert isinstance(joblib.load(path), EnergyRegressor)
+    stock = Reconstructor.read(path)  # what ctapipe-apply-models does
+    loaded = load_model(path, expected_sha256=file_sha256(path))
+    forests = [r._models[r.subarray.tel[1]] for r in (stock, loaded)]
+    X = np.linspace(0, 1, 7, dtype=np.float32)[:, None]
+    np.testing.assert_array_equal(forests[0].predict(X), forests[1].predict(X))
+
+
+@pytest.mark.parametrize("compress", [0, 3, "joblib"])
+def test_model_hash_checked_while_loading(tmp_path, compress):
+    """Every file format: the right hash loads, any other hash is a one-line error."""
+    import joblib
+
+    from ctapipe_sst1m.reco.metadata import file_sha256
+
+    reg = _tiny_regressor()
+    path = tmp_path / "energy.pkl"
+    if compress == "joblib":  # an uncompressed joblib file, as written by earlier versions
+        joblib.dump(reg, path, compress=0)
+    else:
+        write_model(reg, path, model_metadata(), compress=compress)
+    sha = file_sha256(path)
+    assert load_model(path, expected_sha256=sha).features == ["a"]
+    with pytest.raises(IncompatibleModelError, match="file hash differs") as err:
+        load_model(path, expected_sha256="0" * 64)
+    assert "\n" not in str(err.value)
+
+
+def test_truncated_model_file_one_line_error(tmp_path):
+    from ctapipe_sst1m.reco.metadata import file_sha256
+
+    path = write_model(_tiny_regressor(), tmp_path / "energy.pkl", model_metadata())
+    sha = file_sha256(path)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(IncompatibleModelError, match="file hash differs"):
+        load_model(path, expected_sha256=sha)
+    with pytest.raises(IncompatibleModelError, match="not a readable model file") as err:
+        load_model(path)
+    assert "\n" not in str(err.value)
+    assert str(path) in str(err.value)

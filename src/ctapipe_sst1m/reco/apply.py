@@ -27,6 +27,7 @@ give with ``dl1_parameters``, ``dl2`` and ``pointing``.
 import itertools
 import re
 from collections import namedtuple
+from functools import partial
 
 import astropy.units as u
 import numpy as np
@@ -44,6 +45,7 @@ from ctapipe.io.hdf5dataformat import (
 from ctapipe.monitoring.interpolation import PointingInterpolator
 
 from .combiners import MarsLikeDispCombiner, SST1MMeanCombiner
+from .disp import has_stock_disp_prediction, predict_disp_table
 
 __all__ = [
     "Chunk",
@@ -406,10 +408,13 @@ class ChunkPredictor:
         outputs = []
         for reco, columns in zip(self.reconstructors, self._columns, strict=True):
             predicted = {}
+            predict_table = reco.predict_table
+            if has_stock_disp_prediction(reco):
+                predict_table = partial(predict_disp_table, reco)
             for tel_id, table in chunk.tel_tables.items():
                 view = _select(table, [name for name in table.colnames if name in columns])
                 try:
-                    predictions = reco.predict_table(self.subarray.tel[tel_id], view)
+                    predictions = predict_table(self.subarray.tel[tel_id], view)
                 except KeyError:
                     if (reco.prefix, tel_id) not in self._warned:
                         self._warned.add((reco.prefix, tel_id))

@@ -25,6 +25,7 @@ __all__ = [
     "SST1MParticleClassifier",
     "feature_matrix",
     "forest_mean_std",
+    "passing_feature_matrix",
 ]
 
 
@@ -101,19 +102,28 @@ def feature_matrix(table, features, rows, log=None):
     return X, valid
 
 
-def _predict_passing(reco, key, table):
-    """(value, spread, is_valid) for every row; NaN/False where the quality query fails."""
+def passing_feature_matrix(reco, key, table):
+    """``(table, rows, X)``: what a ctapipe reconstructor predicts on for ``table``.
+
+    ``table`` gets the reconstructor's generated features, ``rows`` are the rows passing its
+    quality query and holding no NaN feature, ``X`` their float32 feature matrix.
+    """
     if key not in reco._models:
         raise KeyError(f"No model available for key {key}")
     table = reco.feature_generator(table, subarray=reco.subarray)
+    passing = np.flatnonzero(reco.quality_query.get_table_mask(table))
+    X, valid = feature_matrix(table, reco.features, passing, reco.log)
+    return table, passing[valid], X
+
+
+def _predict_passing(reco, key, table):
+    """(value, spread, is_valid) for every row; NaN/False where the quality query fails."""
     n_rows = len(table)
+    _, rows, X = passing_feature_matrix(reco, key, table)
     value = np.full(n_rows, np.nan)
     uncert = np.full(n_rows, np.nan)
     is_valid = np.zeros(n_rows, dtype=bool)
-    passing = np.flatnonzero(reco.quality_query.get_table_mask(table))
-    X, valid = feature_matrix(table, reco.features, passing, reco.log)
     if len(X):
-        rows = passing[valid]
         value[rows], uncert[rows] = reco._predict_matrix(key, X)
         is_valid[rows] = True
     return value, uncert, is_valid

@@ -9,12 +9,20 @@ to each pickled reconstructor as attribute ``sst1m_metadata``.
 Loading a model made by a different scikit-learn minor version is refused with a one-line
 message *before* unpickling (tree pickles are not portable between scikit-learn versions and
 silently wrong predictions cost lstchain users whole productions).
+
+Uncompressed models are plain pickles (protocol 5), compressed ones joblib files: stock
+`ctapipe.reco.Reconstructor.read` (``joblib.load``) reads both. `load_model` reads plain
+pickles with Python's C unpickler and hashes the bytes while it reads them: a 190 MB forest
+loads in 0.2 s instead of 0.55 s through joblib's pure-Python unpickler, plus 0.2 s for a
+separate hashing pass.
 """
 
 import hashlib
 import json
+import pickle
 import platform
 import warnings
+import weakref
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -89,9 +97,10 @@ def file_sha256(path):
 def write_model(reconstructor, path, metadata, overwrite=False, compress=0):
     """Pickle a ctapipe reconstructor atomically with ``metadata`` attached.
 
-    ``compress`` is joblib's zlib level (0: none). Uncompressed forests load about four times
-    faster (0.13 s instead of 0.53 s for a 150-tree forest grown on 10⁵ rows) for files about
-    three times larger; `joblib.load` reads both.
+    ``compress`` is joblib's zlib level; 0 (the default) writes a plain pickle (protocol 5),
+    which loads about ten times faster than a compressed joblib file (0.2 s instead of 2 s
+    for a 150-tree forest grown on 10⁵ rows) for a file about three times larger.
+    `joblib.load`, hence stock ctapipe, reads both.
     """
     reconstructor.sst1m_metadata = metadata
     reconstructor.n_jobs = None
@@ -103,7 +112,10 @@ def write_model(reconstructor, path, metadata, overwrite=False, compress=0):
                 model.n_jobs = None
     with atomic_output(path, overwrite=overwrite) as tmp:
         with open(tmp, "wb") as f:
-            joblib.dump(reconstructor, f, compress=compress)
+            if compress:
+                joblib.dump(reconstructor, f, compress=compress)
+            else:
+                pickle.dump(reconstructor, f, protocol=5)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingReferenceMetadata)
         Provenance().add_output_file(
@@ -145,31 +157,113 @@ def check_sklearn_version(trained_with, source):
         )
 
 
-def load_model(path, subarray=None, expected_sha256=None, **kwargs):
+class _HashingReader:
+    """File wrapper feeding every byte read into a SHA-256 digest (one pass: hash and load)."""
+
+    def __init__(self, f):
+        self._f = f
+        self.digest = hashlib.sha256()
+
+    def read(self, size=-1):
+        data = self._f.read(size)
+        self.digest.update(data)
+        return data
+
+    def readinto(self, buffer):
+        n = self._f.readinto(buffer)
+        self.digest.update(memoryview(buffer)[:n])
+        return n
+
+    def readline(self):
+        line = self._f.readline()
+        self.digest.update(line)
+        return line
+
+    def hexdigest(self):
+        """Digest of the whole file: the bytes not read yet are hashed first."""
+        for block in iter(lambda: self._f.read(1 << 20), b""):
+            self.digest.update(block)
+        return self.digest.hexdigest()
+
+
+class _JoblibFile(Exception):
+    """The pickle stream holds joblib array wrappers: it must be read by joblib."""
+
+
+class _PlainUnpickler(pickle.Unpickler):
+    def find_class(self, module, name):
+        if module.split(".")[0] == "joblib":
+            raise _JoblibFile(module)
+        return super().find_class(module, name)
+
+
+def _unpickle(path):
+    """(object, sha256) of a model file: plain pickles in one pass, joblib files by joblib."""
+    with open(path, "rb") as f:
+        reader = _HashingReader(f)
+        if f.peek(1)[:1] == b"\x80":  # a pickle stream; joblib's compressed files are not
+            try:
+                return _PlainUnpickler(reader).load(), reader.hexdigest()
+            except _JoblibFile:
+                pass
+        f.seek(0)
+        return joblib.load(f), file_sha256(path)
+
+
+def load_model(path, subarray=None, expected_sha256=None, parent=None, **kwargs):
     """Read a reconstructor pickle, refusing incompatible scikit-learn versions.
 
-    The version stored in ``models.json`` beside ``path`` is checked first; scikit-learn's own
-    `~sklearn.exceptions.InconsistentVersionWarning` raised while unpickling is turned into
-    `IncompatibleModelError` too (covers pickles without metadata).
+    What `ctapipe.reco.Reconstructor.read` does (``parent``, ``subarray`` and ``kwargs`` are
+    set on the loaded instance, the file is recorded in the provenance), plus: the
+    scikit-learn version stored in ``models.json`` beside ``path`` is checked first;
+    scikit-learn's own `~sklearn.exceptions.InconsistentVersionWarning` raised while
+    unpickling is turned into `IncompatibleModelError` too (covers pickles without metadata);
+    ``expected_sha256`` is compared with the hash of the file, computed while reading it.
     """
     path = Path(path)
     meta_path = path.parent / MODELS_JSON
     if meta_path.is_file():
         check_sklearn_version(read_models_json(path.parent)["sklearn_version"], path)
-    if expected_sha256 is not None and file_sha256(path) != expected_sha256:
-        raise IncompatibleModelError(
-            f"{path}: file hash differs from {MODELS_JSON}; the model was modified after"
-            " training, retrain or restore it"
-        )
     with warnings.catch_warnings():
         warnings.simplefilter("error", InconsistentVersionWarning)
-        # ctapipe looks for CTAO reference metadata that pickles cannot carry
-        warnings.simplefilter("ignore", MissingReferenceMetadata)
         try:
-            return Reconstructor.read(path, subarray=subarray, **kwargs)
+            instance, sha256 = _unpickle(path)
         except InconsistentVersionWarning as warning:
             raise IncompatibleModelError(
                 f"{path}: pickled with scikit-learn {warning.original_sklearn_version},"
                 f" installed is {warning.current_sklearn_version}; retrain the models with"
                 " sst1m-train-models"
             ) from None
+        except (pickle.UnpicklingError, EOFError, ValueError, AttributeError, ImportError) as err:
+            if expected_sha256 is not None and file_sha256(path) != expected_sha256:
+                instance, sha256 = None, None  # reported as a modified file below
+            else:
+                raise IncompatibleModelError(
+                    f"{path}: not a readable model file ({type(err).__name__}: {err});"
+                    " retrain it with sst1m-train-models"
+                ) from None
+    if expected_sha256 is not None and sha256 != expected_sha256:
+        raise IncompatibleModelError(
+            f"{path}: file hash differs from {MODELS_JSON}; the model was modified after"
+            " training, retrain or restore it"
+        )
+    if not isinstance(instance, Reconstructor):
+        raise IncompatibleModelError(
+            f"{path}: holds a {type(instance).__name__}, not a ctapipe reconstructor"
+        )
+    if parent is not None:
+        instance.parent = weakref.proxy(parent)
+        instance.log = parent.log.getChild(instance.__class__.__name__)
+    if subarray is not None:
+        if instance.subarray.telescope_types != subarray.telescope_types:
+            instance.log.warning(
+                "Supplied subarray has different telescopes than subarray loaded from file"
+            )
+        instance.subarray = subarray
+    for attr, value in kwargs.items():
+        setattr(instance, attr, value)
+    with warnings.catch_warnings():
+        # ctapipe looks for CTAO reference metadata that pickles cannot carry
+        warnings.simplefilter("ignore", MissingReferenceMetadata)
+        Provenance().add_input_file(str(path), role="reconstructor", add_meta=False)
+    return instance

@@ -128,8 +128,12 @@ class DL1ToDL2Tool(ApplyModels):
             raise ToolConfigurationError("give -i DL1 -m MODEL_DIR -o DL2")
         self.final_output = Path(self.output_path)
         self.check_output(self.final_output)
+        self.input_file = self.enter_context(tables.open_file(self.input_url, mode="r"))
+        self.subarray = SubarrayDescription.from_hdf(self.input_file)
         try:
             self._select_models()
+            # models first: a bad model stops the run before anything is written
+            self._reconstructors = [self._load(entry) for entry in self.entries]
         except (NoModelNodeError, IncompatibleModelError, FileNotFoundError) as err:
             self.log.critical(str(err))
             self.exit(1)
@@ -138,11 +142,8 @@ class DL1ToDL2Tool(ApplyModels):
         self._output = self.enter_context(PendingOutput(self.final_output, overwrite=True))
         self.output_path = self._output.path
         with ChunkCopyHDF5Merger(self.output_path, parent=self) as merger:
-            merger(self.input_url)
+            merger(self.input_file)
         self.h5file = self.enter_context(tables.open_file(self.output_path, mode="r+"))
-        self.input_file = self.enter_context(tables.open_file(self.input_url, mode="r"))
-        self.subarray = SubarrayDescription.from_hdf(self.input_file)
-        self._reconstructors = [self._load(entry) for entry in self.entries]
         self.reader = DL1ChunkReader(
             self.input_file,
             self.subarray,
@@ -159,10 +160,10 @@ class DL1ToDL2Tool(ApplyModels):
         self._check_features()
 
     def _select_models(self):
-        with tables.open_file(self.input_url) as f:
-            zenith, azimuth = file_pointing(f)
-            stereo_in_file = has_stereo_features(f)
-            self.is_simulation = "/simulation" in f
+        f = self.input_file
+        zenith, azimuth = file_pointing(f)
+        stereo_in_file = has_stereo_features(f)
+        self.is_simulation = "/simulation" in f
         nodes = discover_nodes(self.model_dir)
         if zenith is None:
             if len(nodes) > 1:
