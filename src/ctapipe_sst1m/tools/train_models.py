@@ -115,8 +115,9 @@ class TrainModelsTool(Tool):
         0,
         min=0,
         max=9,
-        help="zlib level of the model pickles (0: uncompressed). Uncompressed forests are about"
-        " three times larger and load about four times faster, a fixed cost of every DL2 run.",
+        help="zlib level of the model files (0: a plain, uncompressed pickle; 1-9: a"
+        " compressed joblib file). Uncompressed forests are about three times larger and load"
+        " about four times faster, a fixed cost of every DL2 run; both load in ctapipe.",
     ).tag(config=True)
     chunk_size = Float(
         100_000, help="Telescope events read at once (memory bound while reading)."
