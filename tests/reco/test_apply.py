@@ -153,3 +153,45 @@ def test_mono_direction_of_mars_like_combiner_equals_stock_mean():
     )
     assert separation.max() < 1e-6 * u.deg
     np.testing.assert_array_equal(result["d_telescopes"][:, 0], True)
+
+
+def test_stereo_predictions_copied_back_only_where_later_models_read_them():
+    import logging
+
+    from ctapipe_sst1m.reco.apply import Chunk, ChunkPredictor
+
+    subarray = sst1m_subarray((21, 22))
+    events = Table({"obs_id": [1, 1], "event_id": [1, 2]})
+
+    def tel_table(tel_id, event_ids, energies):
+        n = len(event_ids)
+        return Table(
+            {
+                "obs_id": np.ones(n, dtype=np.int64),
+                "event_id": np.asarray(event_ids, dtype=np.int64),
+                "tel_id": np.full(n, tel_id, dtype=np.int16),
+                "hillas_intensity": np.full(n, 100.0),
+                "E_tel_energy": np.asarray(energies) * u.TeV,
+                "E_tel_is_valid": np.ones(n, dtype=bool),
+            }
+        )
+
+    combiner = SST1MMeanCombiner(prefix="E", property="ENERGY", weights="none")
+    predictor = ChunkPredictor([], subarray, logging.getLogger("test"))
+    results = {}
+    for later in (set(), {"E_energy"}, None):
+        tables = {21: tel_table(21, [1, 2], [1.0, 4.0]), 22: tel_table(22, [1], [4.0])}
+        rows = {21: np.array([0, 1]), 22: np.array([0])}
+        chunk = Chunk(0, 2, events, tables, rows)
+        outputs = predictor._combine(combiner, chunk, tables, later)
+        (path, stereo), = outputs
+        assert path == "/dl2/event/subarray/energy/E"
+        np.testing.assert_allclose(stereo["E_energy"].quantity.to_value(u.TeV), [2.0, 4.0])
+        results[None if later is None else frozenset(later)] = tables
+    assert "E_energy" not in results[frozenset()][21].colnames
+    copied = results[frozenset({"E_energy"})]
+    assert [c for c in copied[21].colnames if c.startswith("E_") and "_tel_" not in c] == [
+        "E_energy"
+    ]
+    np.testing.assert_allclose(copied[22]["E_energy"].quantity.to_value(u.TeV), [2.0])
+    assert {"E_energy", "E_energy_uncert", "E_is_valid"} <= set(results[None][21].colnames)

@@ -402,11 +402,18 @@ class ChunkPredictor:
         # each reconstructor sees only the columns it reads: stock predict_table copies the
         # whole table for the rows passing the quality query
         self._columns = [columns_used([reco]) for reco in reconstructors]
+        # stereo predictions go back into the telescope tables only where a later
+        # reconstructor (e.g. a two-stage classifier) may read them
+        self._later = [
+            set().union(*self._columns[index + 1 :]) for index in range(len(reconstructors))
+        ]
 
     def predict(self, chunk):
         """List of (hdf5 path, table) to append for this chunk, in writing order."""
         outputs = []
-        for reco, columns in zip(self.reconstructors, self._columns, strict=True):
+        for reco, columns, later in zip(
+            self.reconstructors, self._columns, self._later, strict=True
+        ):
             predicted = {}
             predict_table = reco.predict_table
             if has_stock_disp_prediction(reco):
@@ -427,11 +434,12 @@ class ChunkPredictor:
                     outputs.append((f"{DL2_TEL_GROUP}/{prop}/{reco.prefix}/tel_{tel_id:03d}", out))
                 predicted[tel_id] = table
             if predicted:
-                outputs.extend(self._combine(reco.stereo_combiner, chunk, predicted))
+                outputs.extend(self._combine(reco.stereo_combiner, chunk, predicted, later))
         return outputs
 
-    def _combine(self, combiner, chunk, tel_tables):
-        """Array-event predictions of ``combiner`` and their copy into the telescope tables."""
+    def _combine(self, combiner, chunk, tel_tables, later=None):
+        """Array-event predictions of ``combiner``; the columns of them named in ``later``
+        (all if None) are copied into the telescope tables for the reconstructors to come."""
         obs_id = np.asarray(chunk.events["obs_id"], dtype=np.int64)
         event_id = np.asarray(chunk.events["event_id"], dtype=np.int64)
         parts = [
@@ -470,7 +478,10 @@ class ChunkPredictor:
             event_positions = match_events(result["obs_id"], result["event_id"], obs_id, event_id)
         row_of_event = np.full(len(obs_id), -1, dtype=np.intp)
         row_of_event[event_positions] = np.arange(len(result))
-        stereo = _select(result, [name for name in result.colnames if name not in _KEYS])
+        names = [n for n in result.colnames if n not in _KEYS and (later is None or n in later)]
+        if not names:
+            return outputs
+        stereo = _select(result, names)
         for table, rows in zip(tel_tables.values(), positions, strict=True):
             taken = _take(stereo, np.where(rows >= 0, row_of_event[rows], -1))
             for name in taken.colnames:
