@@ -138,3 +138,39 @@ def test_predict_disp_table_equals_stock_disp_reconstructor():
                 np.testing.assert_array_equal(result[name], expected[name])
     valid = ours[next(iter(ours))]["disp_tel_sign_score"]
     assert 100 < np.count_nonzero(np.isfinite(valid)) < m - 5
+
+
+def test_chunk_reader_columns_equal_ctapipe_read_table(tmp_path):
+    import tables
+    from astropy.time import Time
+    from ctapipe.instrument import SubarrayDescription
+    from ctapipe.io import read_table
+
+    from ctapipe_sst1m.reco.apply import DL1ChunkReader
+    from ctapipe_sst1m.simulation import make_toy_file
+
+    path = make_toy_file(tmp_path / "toy.h5", "gamma", n_showers=1500, seed=4)
+    wanted = {"hillas_intensity", "hillas_psi", "hillas_fov_lon", "morphology_n_pixels"}
+    with tables.open_file(path) as f:
+        reader = DL1ChunkReader(f, SubarrayDescription.from_hdf(f), columns=wanted)
+        for node_path, names in (
+            ("/dl1/event/telescope/parameters/tel_001", None),
+            ("/dl1/event/subarray/trigger", ["obs_id", "event_id", "time", "tels_with_trigger"]),
+        ):
+            n_rows = f.get_node(node_path).nrows
+            start, stop = 3, n_rows - 2
+            ours = reader._read(node_path, start, stop, names=names)
+            stock = read_table(f, node_path, start=start, stop=stop)
+            expected = names or [c for c in stock.colnames if c in reader.columns | {"tel_id"}]
+            assert ours.colnames == expected
+            assert len(ours) == stop - start > 10
+            if names is None:
+                assert ours["hillas_psi"].unit == u.deg
+            for name in ours.colnames:
+                if isinstance(stock[name], Time):
+                    assert isinstance(ours[name], Time)
+                    assert np.all(ours[name] == stock[name])
+                    continue
+                assert ours[name].unit == stock[name].unit, name
+                assert ours[name].description == stock[name].description, name
+                np.testing.assert_array_equal(np.asarray(ours[name]), np.asarray(stock[name]))
