@@ -88,3 +88,24 @@ def test_copy_keeps_user_attributes_and_holds_no_buffer(tmp_path):
         assert set(copied.attrs._v_attrnamesuser) == set(node.attrs._v_attrnamesuser)
         # the table holds 200 000 rows of 33 bytes (6.6 MB): a few chunks in memory at most
         assert peak < 1e6, peak
+
+
+def test_copy_falls_back_to_hdf5_when_file_offsets_do_not_match(tmp_path, monkeypatch):
+    """Raw reads at the reported offsets are checked once; wrong bytes switch to read_chunk."""
+    from ctapipe_sst1m.io import hdf5_copy
+
+    calls = []
+
+    def wrong_pread(fd, size, offset):
+        calls.append(offset)
+        return bytes(size)
+
+    monkeypatch.setattr(hdf5_copy.os, "pread", wrong_pread)
+    src_path = tmp_path / "src.h5"
+    original = _source(src_path)
+    with tables.open_file(src_path) as src, tables.open_file(tmp_path / "dst.h5", "w") as dst:
+        copy_table_chunks(src.root.dl1.params, dst.create_group("/", "dl1"))
+    assert len(calls) == 1  # checked on the first chunk, then never used
+    back = read_table(tmp_path / "dst.h5", "/dl1/params")
+    for name in original.colnames:
+        np.testing.assert_array_equal(np.asarray(back[name]), np.asarray(original[name]))

@@ -184,7 +184,7 @@ def test_stereo_predictions_copied_back_only_where_later_models_read_them():
         rows = {21: np.array([0, 1]), 22: np.array([0])}
         chunk = Chunk(0, 2, events, tables, rows)
         outputs = predictor._combine(combiner, chunk, tables, later)
-        (path, stereo), = outputs
+        ((path, stereo),) = outputs
         assert path == "/dl2/event/subarray/energy/E"
         np.testing.assert_allclose(stereo["E_energy"].quantity.to_value(u.TeV), [2.0, 4.0])
         results[None if later is None else frozenset(later)] = tables
