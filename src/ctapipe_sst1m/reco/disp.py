@@ -11,15 +11,13 @@ On 10⁶ telescope events this removes about a second next to the forests' own p
 
 import astropy.units as u
 import numpy as np
-from astropy.table import Table
 from ctapipe.containers import DispContainer, ReconstructedGeometryContainer
 from ctapipe.reco import DispReconstructor
 from ctapipe.reco.disp import get_tel_pointing
 from ctapipe.reco.reconstructor import ReconstructionProperty
-from ctapipe.reco.utils import add_defaults_and_meta
 
 from .directions import telescope_to_unit_vectors, unit_vectors_to_altaz
-from .forests import passing_feature_matrix
+from .forests import passing_feature_matrix, prediction_table
 
 __all__ = ["has_stock_disp_prediction", "predict_disp_table"]
 
@@ -60,10 +58,11 @@ def predict_disp_table(reco, key, table):
         is_valid[rows] = True
     disp = u.Quantity(disp, reco.unit, copy=False)
 
-    disp_result = Table(
-        {f"{reco.prefix}_tel_parameter": disp, f"{reco.prefix}_tel_sign_score": sign_score}
+    disp_result = prediction_table(
+        {f"{reco.prefix}_tel_parameter": disp, f"{reco.prefix}_tel_sign_score": sign_score},
+        DispContainer,
+        reco.prefix,
     )
-    add_defaults_and_meta(disp_result, DispContainer, prefix=reco.prefix, add_tel_prefix=True)
 
     def radians(column):
         return u.Quantity(column, copy=False).to_value(u.rad)
@@ -78,15 +77,14 @@ def predict_disp_table(reco, key, table):
         radians(pointing_az),
     )
     alt, az = unit_vectors_to_altaz(vectors)
-    altaz_result = Table(
+    altaz_result = prediction_table(
         {
             f"{reco.prefix}_tel_alt": alt,
             f"{reco.prefix}_tel_az": az,
             f"{reco.prefix}_tel_is_valid": is_valid,
-        }
-    )
-    add_defaults_and_meta(
-        altaz_result, ReconstructedGeometryContainer, prefix=reco.prefix, add_tel_prefix=True
+        },
+        ReconstructedGeometryContainer,
+        reco.prefix,
     )
     return {
         ReconstructionProperty.DISP: disp_result,

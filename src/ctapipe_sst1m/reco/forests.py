@@ -26,6 +26,7 @@ __all__ = [
     "feature_matrix",
     "forest_mean_std",
     "passing_feature_matrix",
+    "prediction_table",
 ]
 
 
@@ -102,6 +103,14 @@ def feature_matrix(table, features, rows, log=None):
     return X, valid
 
 
+def prediction_table(columns, container, prefix):
+    """Per-telescope prediction table as ctapipe writes it: ``columns`` plus the defaults and
+    column descriptions of ``container`` under ``<prefix>_tel_``."""
+    result = Table(columns)
+    add_defaults_and_meta(result, container, prefix=prefix, add_tel_prefix=True)
+    return result
+
+
 def passing_feature_matrix(reco, key, table):
     """``(table, rows, X)``: what a ctapipe reconstructor predicts on for ``table``.
 
@@ -144,16 +153,12 @@ class SST1MEnergyRegressor(EnergyRegressor):
         """Per-telescope energy, validity and tree spread for the events in ``table``."""
         energy, uncert, is_valid = _predict_passing(self, key, table)
         unit = self.unit if self.unit is not None else u.TeV
-        result = Table(
-            {
-                f"{self.prefix}_tel_energy": u.Quantity(energy, unit),
-                f"{self.prefix}_tel_energy_{UNCERT_SUFFIX}": u.Quantity(uncert, unit),
-                f"{self.prefix}_tel_is_valid": is_valid,
-            }
-        )
-        add_defaults_and_meta(
-            result, ReconstructedEnergyContainer, prefix=self.prefix, add_tel_prefix=True
-        )
+        columns = {
+            f"{self.prefix}_tel_energy": u.Quantity(energy, unit),
+            f"{self.prefix}_tel_energy_{UNCERT_SUFFIX}": u.Quantity(uncert, unit),
+            f"{self.prefix}_tel_is_valid": is_valid,
+        }
+        result = prediction_table(columns, ReconstructedEnergyContainer, self.prefix)
         return {ReconstructionProperty.ENERGY: result}
 
 
@@ -167,14 +172,10 @@ class SST1MParticleClassifier(ParticleClassifier):
     def predict_table(self, key, table: Table) -> dict[ReconstructionProperty, Table]:
         """Per-telescope gammaness, validity and tree spread for the events in ``table``."""
         score, uncert, is_valid = _predict_passing(self, key, table)
-        result = Table(
-            {
-                f"{self.prefix}_tel_prediction": score,
-                f"{self.prefix}_tel_prediction_{UNCERT_SUFFIX}": uncert,
-                f"{self.prefix}_tel_is_valid": is_valid,
-            }
-        )
-        add_defaults_and_meta(
-            result, ParticleClassificationContainer, prefix=self.prefix, add_tel_prefix=True
-        )
+        columns = {
+            f"{self.prefix}_tel_prediction": score,
+            f"{self.prefix}_tel_prediction_{UNCERT_SUFFIX}": uncert,
+            f"{self.prefix}_tel_is_valid": is_valid,
+        }
+        result = prediction_table(columns, ParticleClassificationContainer, self.prefix)
         return {ReconstructionProperty.PARTICLE_TYPE: result}
