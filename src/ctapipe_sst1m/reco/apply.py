@@ -329,7 +329,7 @@ class DL1ChunkReader:
                 table.remove_column("time")  # only needed for the pointing
             tel_tables[tel_id] = table
             tel_event_rows[tel_id] = event_rows
-        events = events[["obs_id", "event_id", "time"]]
+        events = _select(events, ["obs_id", "event_id", "time"])
         return Chunk(start, stop, events, tel_tables, tel_event_rows), counts
 
     def _subarray_columns(self, start, stop, obs_id, event_id):
@@ -450,17 +450,20 @@ class ChunkPredictor:
         self._later = [
             set().union(*self._columns[index + 1 :]) for index in range(len(reconstructors))
         ]
+        self._predict_table = [
+            partial(predict_disp_table, reco)
+            if has_stock_disp_prediction(reco)
+            else reco.predict_table
+            for reco in reconstructors
+        ]
 
     def predict(self, chunk):
         """List of (hdf5 path, table) to append for this chunk, in writing order."""
         outputs = []
-        for reco, columns, later in zip(
-            self.reconstructors, self._columns, self._later, strict=True
+        for reco, predict_table, columns, later in zip(
+            self.reconstructors, self._predict_table, self._columns, self._later, strict=True
         ):
             predicted = {}
-            predict_table = reco.predict_table
-            if has_stock_disp_prediction(reco):
-                predict_table = partial(predict_disp_table, reco)
             for tel_id, table in chunk.tel_tables.items():
                 view = _select(table, [name for name in table.colnames if name in columns])
                 try:

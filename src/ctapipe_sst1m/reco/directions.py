@@ -16,6 +16,7 @@ __all__ = [
     "unit_vectors_to_altaz",
     "angular_distance",
     "disp_candidates",
+    "disp_unit_vectors",
     "telescope_to_unit_vectors",
     "sign_combinations",
     "choose_sign_combination",
@@ -82,6 +83,14 @@ def telescope_to_unit_vectors(fov_lon, fov_lat, pointing_alt, pointing_az):
     return np.stack([cos_az * x1 - sin_az * y, sin_az * x1 + cos_az * y, z1], axis=-1)
 
 
+def disp_unit_vectors(fov_lon, fov_lat, psi, disp, pointing_alt, pointing_az):
+    """AltAz unit vectors ``(n, 3)`` of the points ``cog + disp · (cos ψ, sin ψ)`` of the
+    telescope frame (``disp`` signed), all angles in radians."""
+    return telescope_to_unit_vectors(
+        fov_lon + disp * np.cos(psi), fov_lat + disp * np.sin(psi), pointing_alt, pointing_az
+    )
+
+
 @u.quantity_input(
     fov_lon=u.deg, fov_lat=u.deg, psi=u.deg, disp_norm=u.deg, pointing_alt=u.deg, pointing_az=u.deg
 )
@@ -97,15 +106,10 @@ def disp_candidates(fov_lon, fov_lat, psi, disp_norm, pointing_alt, pointing_az)
         Shape ``(n, 2, 3)``.
     """
     norm = np.abs(disp_norm.to_value(u.rad))
-    psi_rad = psi.to_value(u.rad)
-    step_lon = norm * np.cos(psi_rad)
-    step_lat = norm * np.sin(psi_rad)
-    lon = fov_lon.to_value(u.rad)
-    lat = fov_lat.to_value(u.rad)
-    alt = pointing_alt.to_value(u.rad)
-    az = pointing_az.to_value(u.rad)
-    plus = telescope_to_unit_vectors(lon + step_lon, lat + step_lat, alt, az)
-    minus = telescope_to_unit_vectors(lon - step_lon, lat - step_lat, alt, az)
+    angles = [a.to_value(u.rad) for a in (fov_lon, fov_lat, psi)]
+    pointing = [a.to_value(u.rad) for a in (pointing_alt, pointing_az)]
+    plus = disp_unit_vectors(*angles, norm, *pointing)
+    minus = disp_unit_vectors(*angles, -norm, *pointing)
     return np.stack([plus, minus], axis=1)
 
 

@@ -5,7 +5,7 @@ builds the feature matrix from that copy and turns the disp positions into horiz
 coordinates through astropy's ``TelescopeFrame`` → ``AltAz`` transformation (one rotation
 matrix and the frame machinery per call). `predict_disp_table` returns the same two tables
 from the same forests: the feature matrix is gathered from the passing rows only and the
-rotation is the element-wise one of `~ctapipe_sst1m.reco.directions.telescope_to_unit_vectors`.
+rotation is the element-wise one of `~ctapipe_sst1m.reco.directions.disp_unit_vectors`.
 On 10⁶ telescope events this removes about a second next to the forests' own predicts.
 """
 
@@ -16,7 +16,7 @@ from ctapipe.reco import DispReconstructor
 from ctapipe.reco.disp import get_tel_pointing
 from ctapipe.reco.reconstructor import ReconstructionProperty
 
-from .directions import telescope_to_unit_vectors, unit_vectors_to_altaz
+from .directions import disp_unit_vectors, unit_vectors_to_altaz
 from .forests import passing_feature_matrix, prediction_table
 
 __all__ = ["has_stock_disp_prediction", "predict_disp_table"]
@@ -67,12 +67,12 @@ def predict_disp_table(reco, key, table):
     def radians(column):
         return u.Quantity(column, copy=False).to_value(u.rad)
 
-    psi = radians(table["hillas_psi"])
-    disp_rad = disp.to_value(u.rad)
     pointing_alt, pointing_az = get_tel_pointing(table)
-    vectors = telescope_to_unit_vectors(
-        radians(table["hillas_fov_lon"]) + disp_rad * np.cos(psi),
-        radians(table["hillas_fov_lat"]) + disp_rad * np.sin(psi),
+    vectors = disp_unit_vectors(
+        radians(table["hillas_fov_lon"]),
+        radians(table["hillas_fov_lat"]),
+        radians(table["hillas_psi"]),
+        disp.to_value(u.rad),
         radians(pointing_alt),
         radians(pointing_az),
     )
