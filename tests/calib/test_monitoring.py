@@ -4,6 +4,7 @@ import astropy.units as u
 import numpy as np
 import pytest
 from astropy.time import Time
+from ctapipe.calib import CameraCalibrator
 from ctapipe.containers import (
     ArrayEventContainer,
     EventType,
@@ -24,9 +25,31 @@ from ctapipe_sst1m.calib.monitoring import (
 )
 from ctapipe_sst1m.image import nsb_level_from_monitoring
 from ctapipe_sst1m.instrument import N_PIXELS, sst1m_subarray
+from ctapipe_sst1m.io import SST1MEventSource
 
 TEL = 22
 T0 = Time("2024-03-04T22:00:00", scale="tai")
+
+
+#: the DL1 charge extraction of the packaged SST-1M configuration
+DL1_EXTRACTION = {
+    "CameraCalibrator": {
+        "image_extractor_type": "LocalPeakWindowSum",
+        "invalid_pixel_handler_type": "NeighborAverage",
+    },
+    "LocalPeakWindowSum": {
+        "window_width": 7,
+        "window_shift": 3,
+        "apply_integration_correction": True,
+    },
+}
+
+
+def dl1_config(extra=None):
+    """The SST-1M DL1 extraction settings plus ``extra``."""
+    config = Config(DL1_EXTRACTION)
+    config.merge(Config(extra or {}))
+    return config
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +72,8 @@ def make_event(i, noise, pedestal, rng, blob=0.0):
         pixel_status=np.zeros(N_PIXELS, np.uint8),
     )
     event.r0.tel[TEL] = R0CameraContainer(waveform=(300 + 8 * waveform).astype(np.uint16))
+    # as every source does (ctapipe's CameraCalibrator needs the mask)
+    event.monitoring.tel[TEL].camera.coefficients.outlier_mask = np.zeros((1, N_PIXELS), bool)
     return event
 
 
@@ -85,8 +110,8 @@ def test_rolling_window_matches_numpy():
 def test_causal_window_nsb_step(subarray):
     """Levels before the NSB step do not depend on what comes after; after it they rise."""
     config = Config({"PedestalMonitor": {"window_size": 8, "min_events": 4}})
-    stepped, _ = run(PedestalMonitor(subarray, config=config), stream(90, 45, 0.3, 1.2))
-    flat, _ = run(PedestalMonitor(subarray, config=config), stream(90, 45, 0.3, 0.3))
+    stepped, _ = run(PedestalMonitor(subarray, config=dl1_config(config)), stream(90, 45, 0.3, 1.2))
+    flat, _ = run(PedestalMonitor(subarray, config=dl1_config(config)), stream(90, 45, 0.3, 0.3))
     # identical inputs up to the step: identical (bitwise) statistics, no look-ahead
     np.testing.assert_array_equal(stepped[:45], flat[:45])
     # the first pedestal after the step (event 45) already moves the level
@@ -101,8 +126,8 @@ def test_levels_equal_independent_calculation(subarray):
     config = Config(
         {"PedestalMonitor": {"window_size": 5, "min_events": 2, "use_shower_free_events": False}}
     )
-    monitor = PedestalMonitor(subarray, config=config)
-    extractor = LocalPeakWindowSum(subarray)
+    monitor = PedestalMonitor(subarray, config=dl1_config(config))
+    extractor = LocalPeakWindowSum(subarray, config=dl1_config())
     seen = []
     for event in stream(40, 20, 0.5, 1.0, seed=3):
         if event.trigger.event_type == EventType.SKY_PEDESTAL:
@@ -129,7 +154,7 @@ def test_levels_equal_independent_calculation(subarray):
 
 def test_shower_free_fallback_without_pedestals(subarray, caplog):
     config = Config({"PedestalMonitor": {"min_events": 3, "shower_free_every": 1}})
-    monitor = PedestalMonitor(subarray, config=config)
+    monitor = PedestalMonitor(subarray, config=dl1_config(config))
     rng = np.random.default_rng(5)
     events = [make_event(i, 0.5, pedestal=False, rng=rng, blob=30.0 * (i % 2)) for i in range(8)]
     levels, containers = run(monitor, events)
@@ -140,7 +165,9 @@ def test_shower_free_fallback_without_pedestals(subarray, caplog):
     # events with the 30 p.e. blob are excluded (too many pixels): only the 4 NSB-only events
     assert len(monitor._states[TEL].fallback) == 4
     # compare with a pedestal-fed monitor on the same NSB: same level within 5 %
-    reference, _ = run(PedestalMonitor(subarray), stream(30, 99, 0.5, 0.5, pedestal_every=1))
+    reference, _ = run(
+        PedestalMonitor(subarray, config=dl1_config()), stream(30, 99, 0.5, 0.5, pedestal_every=1)
+    )
     assert levels[-1] == pytest.approx(reference[-1], rel=0.05)
     # a blob-free image has finite mean everywhere; std only once min_events images are in
     stats = containers[-1].pixel_statistics.pedestal_image
@@ -169,7 +196,7 @@ def test_tables_written_and_reclean(subarray, tmp_path):
             }
         }
     )
-    monitor = PedestalMonitor(subarray, config=config)
+    monitor = PedestalMonitor(subarray, config=dl1_config(config))
     run(monitor, stream(60, 30, 0.3, 1.2))
     path = tmp_path / "mon.h5"
     assert monitor.write(path) == path
@@ -188,7 +215,8 @@ def test_tables_written_and_reclean(subarray, tmp_path):
 
     # re-cleaning: each event gets the statistics of the stored window containing it
     reclean = PedestalMonitor(
-        subarray, config=Config({"PedestalMonitor": {"reclean_path": str(path), "min_events": 2}})
+        subarray,
+        config=dl1_config({"PedestalMonitor": {"reclean_path": str(path), "min_events": 2}}),
     )
     event = make_event(59, 1.2, pedestal=False, rng=np.random.default_rng(9))
     reclean(event)
@@ -202,7 +230,7 @@ def test_tables_written_and_reclean(subarray, tmp_path):
 def test_container_shared_until_window_changes(subarray):
     """Non-pedestal events reuse one read-only container; a pedestal event replaces it."""
     config = Config({"PedestalMonitor": {"use_shower_free_events": False, "min_events": 2}})
-    monitor = PedestalMonitor(subarray, config=config)
+    monitor = PedestalMonitor(subarray, config=dl1_config(config))
     rng = np.random.default_rng(7)
     pedestals = []
     stats = []
@@ -225,3 +253,62 @@ def test_container_shared_until_window_changes(subarray):
     np.testing.assert_allclose(stats[-1].mean[0], np.mean(pedestals, axis=0), rtol=1e-5)
     np.testing.assert_allclose(stats[-1].std[0], np.std(pedestals, axis=0), rtol=1e-3, atol=1e-5)
     assert monitor.nsb_level(TEL) == pytest.approx(float(np.mean(pedestals)), rel=1e-5)
+
+
+def test_pedestal_and_physics_images_on_the_same_scale(subarray):
+    """Same R1 waveforms and coefficients: the pedestal charge equals the DL1 image charge.
+
+    The coefficients carry a window/intensity factor (0.95–1.15) and outlier pixels, as the
+    DigiCam R0 corrections fill them; the DL1 image is ctapipe's CameraCalibrator.
+    """
+    rng = np.random.default_rng(11)
+    config = dl1_config({"PedestalMonitor": {"window_size": 1, "min_events": 1}})
+    monitor = PedestalMonitor(subarray, config=config)
+    factor = rng.uniform(0.95, 1.05, size=(1, N_PIXELS)).astype(np.float32) * 1.1
+    outliers = np.zeros((1, N_PIXELS), bool)
+    outliers[0, [3, 500, 1200]] = True
+
+    pedestal = make_event(0, 1.0, pedestal=True, rng=rng)
+    physics = make_event(1, 1.0, pedestal=False, rng=rng)
+    physics.r1.tel[TEL].waveform = pedestal.r1.tel[TEL].waveform.copy()
+    for event in (pedestal, physics):
+        event.monitoring.tel[TEL].camera.coefficients.factor = factor
+        event.monitoring.tel[TEL].camera.coefficients.outlier_mask = outliers
+
+    monitor(pedestal)
+    CameraCalibrator(subarray, config=config)(physics)
+    image = physics.dl1.tel[TEL].image
+    mean = pedestal.monitoring.tel[TEL].camera.pixel_statistics.pedestal_image.mean[0]
+    good = ~outliers[0]
+    np.testing.assert_allclose(mean[good], image[good], rtol=1e-6)
+    assert np.all(np.isnan(mean[outliers[0]]))  # interpolated pixels: no measurement
+    # the factor is really applied (the former monitor skipped it)
+    raw = LocalPeakWindowSum(subarray, config=config)(
+        pedestal.r1.tel[TEL].waveform, TEL, np.zeros(N_PIXELS, np.int8), outliers
+    ).image
+    np.testing.assert_allclose(mean[good], raw[good] * factor[0, good], rtol=1e-6)
+    # the monitor left the event's own DL1 to the tool
+    assert TEL not in pedestal.dl1.tel
+
+
+def test_real_pedestals_on_the_dl1_scale(digicam_2018_file, calibration_config):
+    """On the real 2018 file, pedestal charges equal the DL1 charges of the same events."""
+    config = dl1_config(calibration_config)
+    config.SST1MEventSource.pedestal_monitoring_type = "PedestalMonitor"
+    config.PedestalMonitor.window_size = 1
+    config.PedestalMonitor.min_events = 1
+    n_pedestals = 0
+    with SST1MEventSource(digicam_2018_file, config=config) as source:
+        calibrator = CameraCalibrator(source.subarray, config=config)
+        for event in source:
+            if event.trigger.event_type != EventType.SKY_PEDESTAL:
+                continue
+            n_pedestals += 1
+            mean = event.monitoring.tel[22].camera.pixel_statistics.pedestal_image.mean[0]
+            coefficients = event.monitoring.tel[22].camera.coefficients
+            good = ~coefficients.outlier_mask[0]
+            calibrator(event)
+            np.testing.assert_allclose(mean[good], event.dl1.tel[22].image[good], rtol=1e-6)
+            # real window factors: the correction is not a no-op
+            assert np.ptp(coefficients.factor[0]) > 0.05
+    assert n_pedestals == 2

@@ -32,7 +32,7 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Table
 from astropy.time import Time
-from ctapipe.containers import EventType, StatisticsContainer
+from ctapipe.containers import ArrayEventContainer, EventType, StatisticsContainer
 from ctapipe.core import Provenance, TelescopeComponent, Tool
 from ctapipe.core.telescope_component import TelescopeParameter
 from ctapipe.core.traits import Bool, ComponentName, Float, Int
@@ -41,6 +41,8 @@ from ctapipe.image import dilate, tailcuts_clean
 from ctapipe.image.extractor import ImageExtractor
 from ctapipe.io import read_table, write_table
 from traitlets import List, TraitError, TraitType
+
+from .charge import calibrated_image, make_charge_calibrator
 
 __all__ = [
     "PEDESTAL_MONITORING_GROUP",
@@ -265,8 +267,10 @@ class PedestalMonitor(TelescopeComponent):
     Call the monitor on every event, after R1 calibration and before DL1 extraction. For each
     telescope with R1 data it
 
-    * on ``EventType.SKY_PEDESTAL`` events: extracts the pedestal charge with its own
-      extractor, adds it and the raw-sample RMS (ADC) to the rolling windows;
+    * on ``EventType.SKY_PEDESTAL`` events: calibrates the pedestal charge exactly as the DL1
+      images (:func:`~ctapipe_sst1m.calib.charge.calibrated_image`: extractor, integration
+      correction, window/intensity ``factor``), adds it and the raw-sample RMS (ADC) to the
+      rolling windows;
     * otherwise, while fewer than ``min_events`` pedestals are available: feeds the
       shower-free fallback window (see the module documentation);
     * on every event: writes the current mean/std into
@@ -278,10 +282,11 @@ class PedestalMonitor(TelescopeComponent):
 
     image_extractor_type = ComponentName(
         ImageExtractor,
-        default_value="LocalPeakWindowSum",
+        default_value=None,
+        allow_none=True,
         help=(
-            "Extractor used to compute the pedestal charge; its settings come from the"
-            " extractor's own configuration section (the same as DL1 by default)."
+            "Extractor used to compute the pedestal charge; None (default) uses the extractor"
+            " of the CameraCalibrator configuration, i.e. exactly the DL1 image extraction."
         ),
     ).tag(config=True)
 
@@ -412,9 +417,8 @@ class PedestalMonitor(TelescopeComponent):
 
     def __init__(self, subarray, config=None, parent=None, **kwargs):
         super().__init__(subarray=subarray, config=config, parent=parent, **kwargs)
-        self.extractor = ImageExtractor.from_name(
-            self.image_extractor_type, subarray=subarray, parent=self
-        )
+        self.calibrator = make_charge_calibrator(subarray, self, self.image_extractor_type)
+        self._scratch = ArrayEventContainer()
         self._states = {}
         self._reclean = self._read_reclean_tables() if self.reclean_path else None
         self._written = False
@@ -494,13 +498,14 @@ class PedestalMonitor(TelescopeComponent):
             self._fill_container(event, tel_id, state)
 
     def _extract(self, event, tel_id):
-        r1 = event.r1.tel[tel_id]
-        gain = r1.selected_gain_channel
-        if gain is None:
-            gain = np.zeros(r1.waveform.shape[-2], dtype=np.int8)
+        """Pedestal charge image: the DL1 calibration of this event, outliers set to NaN.
+
+        The image gets exactly the corrections of the DL1 images (see
+        :mod:`ctapipe_sst1m.calib.charge`); pixels of the outlier mask, which the DL1 images
+        fill with a neighbour average, carry no measurement and do not enter the statistics.
+        """
+        image = calibrated_image(self.calibrator, event, tel_id, self._scratch)
         broken = self._outlier_mask(event, tel_id)
-        dl1 = self.extractor(r1.waveform, tel_id, gain, broken)
-        image = np.array(dl1.image, dtype=np.float32).reshape(-1)
         if broken is not None:
             image[np.asarray(broken).reshape(-1)] = np.nan
         return image
