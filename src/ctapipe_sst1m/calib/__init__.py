@@ -11,6 +11,7 @@ from .mc_corrections import SST1MPDECorrection
 from .monitoring import PedestalMonitor, RollingPixelWindow, nsb_rate_label
 from .pedestal_variance import RollingPedestalRMS, sample_rms
 from .r0_corrections import DEFAULT_MODULE_SWAPS, DigiCamR0Corrections
+from .saturation import SaturationReintegration
 from .vdrop import VDROP_MODELS, VdropModel, baseline_shift, vdrop_factor
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "RollingPedestalRMS",
     "RollingPixelWindow",
     "SST1MPDECorrection",
+    "SaturationReintegration",
     "VDROP_MODELS",
     "VdropModel",
     "baseline_shift",
