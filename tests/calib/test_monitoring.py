@@ -8,9 +8,11 @@ from ctapipe.calib import CameraCalibrator
 from ctapipe.containers import (
     ArrayEventContainer,
     EventType,
+    PixelStatus,
     R0CameraContainer,
     R1CameraContainer,
 )
+from ctapipe.core import Tool, run_tool
 from ctapipe.image.extractor import LocalPeakWindowSum
 from ctapipe.io import read_table
 from traitlets.config import Config
@@ -19,6 +21,7 @@ from ctapipe_sst1m.calib.monitoring import (
     PEDESTAL_CHUNK_GROUP,
     PEDESTAL_HISTOGRAM_GROUP,
     PEDESTAL_MONITORING_GROUP,
+    MonitoringTablesOutput,
     PedestalMonitor,
     RollingPixelWindow,
     nsb_rate_label,
@@ -163,7 +166,7 @@ def test_shower_free_fallback_without_pedestals(subarray, caplog):
     assert monitor.statistics_source(TEL) == "shower_free"
     assert "estimating them from shower free" in caplog.text
     # events with the 30 p.e. blob are excluded (too many pixels): only the 4 NSB-only events
-    assert len(monitor._states[TEL].fallback) == 4
+    assert monitor.summary(TEL)["n_shower_free_events"] == 4
     # compare with a pedestal-fed monitor on the same NSB: same level within 5 %
     reference, _ = run(
         PedestalMonitor(subarray, config=dl1_config()), stream(30, 99, 0.5, 0.5, pedestal_every=1)
@@ -312,3 +315,52 @@ def test_real_pedestals_on_the_dl1_scale(digicam_2018_file, calibration_config):
             # real window factors: the correction is not a no-op
             assert np.ptp(coefficients.factor[0]) > 0.05
     assert n_pedestals == 2
+
+
+def test_public_summary_and_tables(subarray):
+    config = dl1_config({"PedestalMonitor": {"min_events": 2, "use_shower_free_events": False}})
+    monitor = PedestalMonitor(subarray, config=config)
+    assert monitor.telescopes == [] and monitor.summary(TEL) == {}
+    assert monitor.tables_output is None  # no tool: the caller writes
+    events = list(stream(9, 99, 0.5, 0.5))
+    events[4].r1.tel[TEL].pixel_status = np.full(N_PIXELS, PixelStatus.SATURATED, np.uint8)
+    run(monitor, events)
+    summary = monitor.summary(TEL)
+    assert monitor.telescopes == [TEL]
+    assert summary["n_events"] == 9 and summary["n_pedestal_events"] == 3
+    assert summary["nsb_level"] == pytest.approx(monitor.nsb_level(TEL))
+    assert summary["source"] == "sky_pedestal"
+    assert summary["n_pixels_saturated"] == N_PIXELS and summary["n_events_saturated"] == 1
+    tables = monitor.tables()
+    rolling = tables[f"{PEDESTAL_MONITORING_GROUP}/tel_{TEL:03d}"]
+    assert rolling.meta["n_pixels_saturated"] == N_PIXELS
+    assert rolling["nsb_level"][-1] == pytest.approx(monitor.nsb_level(TEL), rel=1e-6)
+
+
+def test_tables_written_when_the_tool_exits(subarray, tmp_path):
+    """A monitor built inside a Tool writes through Tool.enter_context, once, at exit."""
+    path = tmp_path / "out.h5"
+
+    class Host(Tool):
+        def setup(self):
+            config = dl1_config({"PedestalMonitor": {"output_path": str(path)}})
+            self.update_config(config)
+            self.monitor = PedestalMonitor(subarray, parent=self)
+
+        def start(self):
+            run(self.monitor, stream(6, 99, 0.5, 0.5))
+            assert not path.exists()  # nothing before the tool exits
+
+    host = Host()
+    assert run_tool(host, [f"--provenance-log={tmp_path / 'p.log'}"], raises=True) == 0
+    assert host.monitor.tables_output.written == path
+    rolling = read_table(path, f"{PEDESTAL_MONITORING_GROUP}/tel_{TEL:03d}")
+    assert rolling["source"][-1] == "sky_pedestal"
+
+    # an output registered early can be attached to a monitor built later
+    output = MonitoringTablesOutput(path=tmp_path / "late.h5")
+    late = PedestalMonitor(subarray, config=dl1_config())
+    with output:
+        run(output.attach(late).monitor, stream(3, 99, 0.5, 0.5))
+    assert output.written == tmp_path / "late.h5"
+    assert len(read_table(output.written, f"{PEDESTAL_MONITORING_GROUP}/tel_{TEL:03d}")) >= 1
