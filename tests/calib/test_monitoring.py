@@ -364,3 +364,63 @@ def test_tables_written_when_the_tool_exits(subarray, tmp_path):
         run(output.attach(late).monitor, stream(3, 99, 0.5, 0.5))
     assert output.written == tmp_path / "late.h5"
     assert len(read_table(output.written, f"{PEDESTAL_MONITORING_GROUP}/tel_{TEL:03d}")) >= 1
+
+
+def _nsb_levels(path, config):
+    """NSB level given to each event of a real file and the monitor's final level."""
+    config = dl1_config(config)
+    config.SST1MEventSource.pedestal_monitoring_type = "PedestalMonitor"
+    levels, types = [], []
+    with SST1MEventSource(path, config=config) as source:
+        monitor = source.pedestal_monitoring
+        for event in source:
+            levels.append(monitor.nsb_level(22))
+            types.append(event.trigger.event_type)
+    return np.array(levels, dtype=float), types, monitor
+
+
+def test_shower_free_bias_and_seed_from_earlier_run(
+    digicam_2018_file, calibration_config, tmp_path
+):
+    """Before the first pedestal the shower-free estimate reads high; a seed removes that.
+
+    The 2018 file has 4 physics events before its first sky pedestal. An earlier run of the same
+    night is stood in for by a first pass over the same file (its final statistics come from
+    the file's 2 pedestals only).
+    """
+    levels, types, monitor = _nsb_levels(digicam_2018_file, Config(calibration_config))
+    first_pedestal = types.index(EventType.SKY_PEDESTAL)
+    assert first_pedestal == 4
+    final = monitor.nsb_level(22)
+    assert final == pytest.approx(3.2, abs=0.1)
+    shower_free_bias = levels[:first_pedestal] / final - 1
+    # the documented bias of the shower-free estimate: 6-12 % high on this file
+    assert np.all((shower_free_bias > 0.06) & (shower_free_bias < 0.12))
+    earlier = tmp_path / "earlier_run.dl1.h5"
+    assert monitor.write(earlier) == earlier
+
+    config = Config(calibration_config)
+    config.PedestalMonitor.seed_path = str(earlier)
+    seeded, _, seeded_monitor = _nsb_levels(digicam_2018_file, config)
+    seed_bias = seeded[:first_pedestal] / final - 1
+    np.testing.assert_allclose(seed_bias, 0.0, atol=1e-6)  # the seed's level exactly
+    assert seeded_monitor.summary(22)["n_shower_free_events"] == 0
+    # once the run's own pedestals arrive they take over, as without a seed
+    np.testing.assert_allclose(seeded[first_pedestal:], levels[first_pedestal:], rtol=1e-9)
+    rolling = seeded_monitor.tables()[f"{PEDESTAL_MONITORING_GROUP}/tel_022"]
+    assert rolling["source"][0] == "seed"
+    assert "earlier_run.dl1.h5" in rolling.meta["seeding"]
+
+
+def test_seed_file_without_statistics_is_a_clear_error(subarray, tmp_path):
+    empty = tmp_path / "empty.h5"
+    PedestalMonitor(subarray, config=dl1_config()).write(empty)  # nothing seen: no file
+    assert not empty.exists()
+    path = tmp_path / "other.h5"
+    config = dl1_config({"PedestalMonitor": {"use_shower_free_events": True, "min_events": 3}})
+    other = PedestalMonitor(subarray, config=config)
+    rng = np.random.default_rng(2)
+    run(other, [make_event(i, 0.5, pedestal=False, rng=rng) for i in range(4)])
+    other.write(path)  # only shower-free statistics: no pedestal row to seed from
+    with pytest.raises(OSError, match="no rolling pedestal statistics from sky pedestals"):
+        PedestalMonitor(subarray, config=dl1_config({"PedestalMonitor": {"seed_path": str(path)}}))

@@ -57,7 +57,7 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Table
 from ctapipe.containers import ArrayEventContainer, EventType, PixelStatus, StatisticsContainer
-from ctapipe.core import TelescopeComponent, Tool
+from ctapipe.core import Provenance, TelescopeComponent, Tool
 from ctapipe.core.telescope_component import TelescopeParameter
 from ctapipe.core.traits import Bool, ComponentName, Float, Int
 from ctapipe.core.traits import Path as PathTrait
@@ -72,6 +72,7 @@ from .monitoring_tables import (
     PEDESTAL_MONITORING_GROUP,
     MonitoringTablesOutput,
     read_pedestal_windows,
+    read_rolling_statistics,
     rows_to_table,
     table_path,
     write_tables,
@@ -101,8 +102,76 @@ SATURATION_KEYS = (
 )
 
 SOURCE_PEDESTAL = "sky_pedestal"
+SOURCE_SEED = "seed"
 SOURCE_SHOWER_FREE = "shower_free"
 SOURCE_SIMULATION = "simulation_nsb_pixels"
+
+
+class SeedStatistics:
+    """Pedestal statistics of an earlier run, used like a (frozen) rolling window."""
+
+    def __init__(self, mean, std, n_events, time):
+        self._mean = np.asarray(mean, dtype=np.float64)
+        self._std = None if std is None else np.asarray(std, dtype=np.float64)
+        self.n_events = int(n_events)
+        self.time = time
+
+    @property
+    def has_std(self):
+        """True if the seed carries per-pixel standard deviations."""
+        return self._std is not None
+
+    def __len__(self):
+        return self.n_events
+
+    def mean(self):
+        """Per-pixel mean charge (p.e.) of the seed."""
+        return self._mean
+
+    def std(self):
+        """Per-pixel standard deviation (p.e.) of the seed, or None."""
+        return self._std
+
+
+def read_seed_statistics(path, tel_ids):
+    """Last sky-pedestal statistics of each telescope in the DL1 file ``path``.
+
+    Returns
+    -------
+    dict
+        ``{tel_id: SeedStatistics}`` for the telescopes whose rolling table has a row with
+        statistics from sky pedestals.
+
+    Raises
+    ------
+    OSError
+        If no telescope has such statistics (the message names the file and the fix).
+    """
+    seeds = {}
+    for tel_id in tel_ids:
+        try:
+            table = read_rolling_statistics(path, tel_id)
+        except OSError:
+            continue
+        rows = [row for row in table if str(row["source"]).startswith(SOURCE_PEDESTAL)]
+        if not rows:
+            continue
+        row = rows[-1]
+        std = np.asarray(row["std"], dtype=np.float64)
+        valid = bool(row["is_valid"])  # std of that run (from its pedestals or fallback)
+        seeds[tel_id] = SeedStatistics(
+            row["mean"],
+            std if valid and np.isfinite(std).any() else None,
+            row["n_events"],
+            row["time"],
+        )
+    if not seeds:
+        raise OSError(
+            f"{path}: no rolling pedestal statistics from sky pedestals for telescopes"
+            f" {list(tel_ids)}; give a DL1 file of an earlier run written with the monitor"
+        )
+    Provenance().add_input_file(str(path), role="DL1/Monitoring")
+    return seeds
 
 
 def _frozen_row(values):
@@ -143,6 +212,7 @@ class _TelescopeState:
     container_nsb: float | None = None
     last_time: object = None
     last_row_update: int = 0
+    seed: "SeedStatistics | None" = None
     saturation: dict = field(default_factory=lambda: dict.fromkeys(SATURATION_KEYS, 0))
 
 
@@ -246,6 +316,19 @@ class PedestalMonitor(TelescopeComponent):
         ),
     ).tag(config=True)
 
+    seed_path = PathTrait(
+        default_value=None,
+        allow_none=True,
+        exists=True,
+        directory_ok=False,
+        help=(
+            "DL1 file of an earlier run of the same telescope and night (written with this"
+            " monitor, e.g. by sst1m-r0-dl1). Its last sky-pedestal statistics stand in for"
+            " the pedestal window until this run's own pedestals arrive, instead of shower-free"
+            " events (which read the NSB level 5-10 % high)."
+        ),
+    ).tag(config=True)
+
     reclean_path = PathTrait(
         default_value=None,
         allow_none=True,
@@ -310,6 +393,10 @@ class PedestalMonitor(TelescopeComponent):
             self._reclean = read_pedestal_windows(
                 self.reclean_path, self.subarray.tel_ids, self.min_events
             )
+        self._seeds = None
+        if self.seed_path is not None:
+            self._seeds = read_seed_statistics(self.seed_path, self.subarray.tel_ids)
+            self.seeding = f"seed: last sky-pedestal statistics of {Path(self.seed_path).name}"
         #: the context that writes the tables at tool exit, if the monitor registered one
         self.tables_output = None
         tool = self._parent_tool()
@@ -336,6 +423,14 @@ class PedestalMonitor(TelescopeComponent):
             )
             if self.store_pixel_charges:
                 state.histogram = np.zeros(self.histogram_bins, dtype=np.int64)
+            if self._seeds is not None:
+                state.seed = self._seeds.get(tel_id)
+                if state.seed is None:
+                    self.log.warning(
+                        "tel %d: %s holds no pedestal statistics of this telescope; not seeded",
+                        tel_id,
+                        self.seed_path,
+                    )
             self._states[tel_id] = state
         return state
 
@@ -345,12 +440,19 @@ class PedestalMonitor(TelescopeComponent):
         The mean (and so the NSB level) comes from the pedestal window as soon as it holds
         one image: one image of 1296 pixels already gives the camera average. The per-pixel
         std needs ``min_events`` images; until the pedestal window has them it comes from the
-        fallback window, if that one has enough.
+        seed (`seed_path`) or else the fallback window, if that one has enough.
         """
-        ped, fallback = state.pedestal, state.fallback
-        mean_window = ped if len(ped) > 0 else (fallback if len(fallback) > 0 else None)
+        ped, fallback, seed = state.pedestal, state.fallback, state.seed
+        if len(ped) > 0:
+            mean_window = ped
+        elif seed is not None:
+            mean_window = seed
+        else:
+            mean_window = fallback if len(fallback) > 0 else None
         if len(ped) >= self.min_events:
             std_window = ped
+        elif seed is not None and seed.has_std:
+            std_window = seed
         elif len(fallback) >= self.min_events:
             std_window = fallback
         else:
@@ -377,10 +479,16 @@ class PedestalMonitor(TelescopeComponent):
                 continue
             state = self._state(tel_id)
             state.n_events += 1
+            if state.n_events == 1 and state.seed is not None:
+                state.rows.append(self._rolling_row(state, event.trigger.time))  # the seed
             self._count_saturation(event, tel_id, r1, state)
             if is_pedestal:
                 self._add_pedestal(event, tel_id, state)
-            elif self.use_shower_free_events and len(state.pedestal) < self.min_events:
+            elif (
+                self.use_shower_free_events
+                and state.seed is None
+                and len(state.pedestal) < self.min_events
+            ):
                 self._add_fallback(event, tel_id, state)
             self._fill_container(event, tel_id, state)
 
@@ -486,7 +594,11 @@ class PedestalMonitor(TelescopeComponent):
             if mean_window is None:
                 state.cached = (None, None, None, 0, None)
             else:
-                names = {id(state.pedestal): SOURCE_PEDESTAL, id(state.fallback): None}
+                names = {
+                    id(state.pedestal): SOURCE_PEDESTAL,
+                    id(state.fallback): None,
+                    id(state.seed): SOURCE_SEED,
+                }
                 mean_source = names[id(mean_window)] or state.fallback_source
                 source = mean_source
                 if std_window is not None and std_window is not mean_window:
