@@ -139,3 +139,10 @@ def test_deferred_interruption_raises_at_the_safe_point():
             raise_if_interrupted()
             reached.append("never")
     assert reached == ["after the signal"]
+
+
+def test_logs_have_no_colour_codes_when_not_on_a_terminal(tmp_path, capsys):
+    assert _run(tmp_path, f"-o={tmp_path / 'out.txt'}", "--fail=input") == 2
+    err = capsys.readouterr().err
+    assert "ERROR" in err
+    assert "\x1b[" not in err
