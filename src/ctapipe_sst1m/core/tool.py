@@ -23,11 +23,12 @@ from pathlib import Path
 
 from ctapipe.core import ToolConfigurationError
 from ctapipe.core.logging import DEFAULT_LOGGING_FORMAT
+from tables import HDF5ExtError
 
 from .arguments import reject_extra_arguments
 from .atomic import PendingOutput
 from .config import check_config
-from .errors import SST1MInputError, describe_os_error
+from .errors import SST1MInputError, describe_hdf5_error, describe_os_error
 from .signals import interruptible
 
 __all__ = ["SST1MTool", "check_writable_directory"]
@@ -57,6 +58,8 @@ def _one_line_errors(method):
             raise ToolConfigurationError(str(err)) from None
         except OSError as err:
             raise ToolConfigurationError(describe_os_error(err)) from None
+        except HDF5ExtError as err:
+            raise ToolConfigurationError(describe_hdf5_error(err)) from None
 
     wrapped.__wrapped__ = method
     wrapped.__doc__ = method.__doc__
