@@ -18,11 +18,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 from astropy.table import Table  # noqa: E402
 
+from ctapipe_sst1m.io.clock import tai_ns_to_time  # noqa: E402
 from ctapipe_sst1m.stereo import (  # noqa: E402
     SlidingWindow,
     SWATEventIDs,
     WhiteRabbitClosest,
-    ns_to_time,
 )
 
 T0_NS = 1_700_000_000 * 1_000_000_000
@@ -36,8 +36,8 @@ def synthetic_tables(n_events, rate_hz=300.0, offset_ns=0, jitter_ns=100, seed=1
     keep_1 = np.sort(rng.choice(n_showers, n_events, replace=False))
     keep_2 = np.sort(rng.choice(n_showers, n_events, replace=False))
     t2 = t_true[keep_2] + offset_ns + rng.normal(0, jitter_ns, n_events).astype(np.int64)
-    table1 = Table({"time": ns_to_time(t_true[keep_1]), "event_id": keep_1})
-    table2 = Table({"time": ns_to_time(t2), "event_id": keep_2})
+    table1 = Table({"time": tai_ns_to_time(t_true[keep_1]), "event_id": keep_1})
+    table2 = Table({"time": tai_ns_to_time(t2), "event_id": keep_2})
     return table1, table2
 
 

@@ -25,7 +25,7 @@ from ctapipe.containers import EventType
 from ctapipe.instrument import SubarrayDescription
 from ctapipe.io import read_table
 
-from ..core import expand_input_paths
+from ..core import SST1MInputError, expand_input_paths
 from .geometry import PREFIX, TableHillasReconstructor
 from .timestamps import time_to_ns
 
@@ -46,7 +46,7 @@ OBSERVATION = "/configuration/observation"
 SERVICE = "/dl1/service/stereo_matching"
 
 
-class StereoInputError(ValueError):
+class StereoInputError(SST1MInputError):
     """An input cannot be used for stereo matching (message names the file and the fix)."""
 
 
