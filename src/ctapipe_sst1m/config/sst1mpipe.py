@@ -164,18 +164,24 @@ def _checked_section(t, class_name, values, key):
     return out
 
 
-def _telescope_calibration(t, value, key):
+def _files(t, value, key, trait, shipped, options=()):
+    """Per-telescope file names → the ``DigiCamR0Corrections`` trait (null: not translated)."""
     files = _per_tel(
         t,
         value,
         key,
         convert=str,
-        none_reason="null meant sst1mpipe's shipped averaged file: give"
-        " DigiCamR0Corrections.calibration_file explicitly",
-        options=("bad_calib_px_interpolation", "dynamic_dead_px_interpolation"),
+        none_reason=f"null meant sst1mpipe's shipped {shipped}: give"
+        f" DigiCamR0Corrections.{trait} explicitly",
+        options=options,
     )
     if files:
-        t.corrections["calibration_file"] = files
+        t.corrections[trait] = files
+
+
+def _telescope_calibration(t, value, key):
+    options = ("bad_calib_px_interpolation", "dynamic_dead_px_interpolation")
+    _files(t, value, key, "calibration_file", "averaged file", options)
     if "bad_calib_px_interpolation" in value:
         interpolate = bool(value["bad_calib_px_interpolation"])
         t.corrections["interpolate_bad_calibration_pixels"] = interpolate
@@ -185,16 +191,7 @@ def _telescope_calibration(t, value, key):
 
 
 def _window_transmittance(t, value, key):
-    files = _per_tel(
-        t,
-        value,
-        key,
-        convert=str,
-        none_reason="null meant sst1mpipe's shipped window file: give"
-        " DigiCamR0Corrections.window_transmittance_file explicitly",
-    )
-    if files:
-        t.corrections["window_transmittance_file"] = files
+    _files(t, value, key, "window_transmittance_file", "window file")
 
 
 def _analysis(t, analysis, key):
