@@ -202,9 +202,16 @@ def test_broken_channels_of_real_data_are_not_repaired(protozfits_resources, cal
     """The 2017 example's saturated pixels are broken channels (random samples, baseline ~2200):
     the template does not describe them, so they are counted but left unchanged."""
     path = protozfits_resources / "example_10evts.fits.fz"
-    with SST1MEventSource(path, config=calibration_config) as source:
+    config = Config(calibration_config)
+    config.merge(EXTRACTION)
+    config.SST1MEventSource.pedestal_monitoring_type = "PedestalMonitor"
+    with SST1MEventSource(path, config=config) as source:
         events = list(source)
         counts = source.r0_corrections.saturation_counts(21)
+        summary = source.pedestal_monitoring.summary(21)
+    # the run summary of the monitoring has the same totals
+    for key in ("n_pixels_saturated", "n_events_saturated", "n_pixels_not_reintegrated"):
+        assert summary[key] == counts[key]
     off = Config(calibration_config)
     off.SaturationReintegration.enabled = False
     with SST1MEventSource(path, config=off) as source:

@@ -1,6 +1,7 @@
 """HDF5 tables of the pedestal monitoring: paths, writing, reading back, writing at tool exit.
 
-Layout (one table per telescope, ``tel_XXX``):
+Layout (one table per telescope, ``tel_XXX``; the paths are defined in
+:mod:`ctapipe_sst1m.io.datamodel`):
 
 * :data:`PEDESTAL_MONITORING_GROUP` — rolling (causal) statistics: time, n_events, source,
   nsb_level, per-pixel mean/std (p.e.) and baseline RMS (ADC); metadata: window settings, how the
@@ -21,6 +22,12 @@ from astropy.time import Time
 from ctapipe.core import Provenance
 from ctapipe.io import read_table, write_table
 
+from ..io.datamodel import (
+    PEDESTAL_CHUNK_GROUP,
+    PEDESTAL_HISTOGRAM_GROUP,
+    PEDESTAL_MONITORING_GROUP,
+)
+
 __all__ = [
     "PEDESTAL_CHUNK_GROUP",
     "PEDESTAL_HISTOGRAM_GROUP",
@@ -32,15 +39,6 @@ __all__ = [
     "table_path",
     "write_tables",
 ]
-
-#: rolling (causal) statistics, one row per ``table_interval`` window updates
-PEDESTAL_MONITORING_GROUP = "/dl1/monitoring/telescope/pedestal"
-#: fixed time-window statistics (``--px-charges``), in ctapipe's pixel-statistics layout
-PEDESTAL_CHUNK_GROUP = (
-    "/dl1/monitoring/telescope/calibration/camera/pixel_statistics/sky_pedestal_image"
-)
-#: camera-wide histogram of pedestal pixel charges (``--px-charges``)
-PEDESTAL_HISTOGRAM_GROUP = "/dl1/monitoring/telescope/pedestal_charge_histogram"
 
 
 def table_path(group, tel_id):
