@@ -380,7 +380,7 @@ def _nsb_levels(path, config):
 
 
 def test_shower_free_bias_and_seed_from_earlier_run(
-    digicam_2018_file, calibration_config, tmp_path
+    digicam_2018_file, calibration_config, tmp_path, caplog
 ):
     """Before the first pedestal the shower-free estimate reads high; a seed removes that.
 
@@ -410,6 +410,8 @@ def test_shower_free_bias_and_seed_from_earlier_run(
     rolling = seeded_monitor.tables()[f"{PEDESTAL_MONITORING_GROUP}/tel_022"]
     assert rolling["source"][0] == "seed"
     assert "earlier_run.dl1.h5" in rolling.meta["seeding"]
+    # the stand-in "earlier run" ends after this run starts: the monitor says so
+    assert "h after this run; give an earlier run of the same night" in caplog.text
 
 
 def test_seed_file_without_statistics_is_a_clear_error(subarray, tmp_path):
