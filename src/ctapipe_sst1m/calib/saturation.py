@@ -2,9 +2,10 @@
 
 Why
 ---
-DigiCam digitises each pixel with a 12-bit ADC (0–4095) at 250 MHz, and its front end is linear
-up to about 3000 ADC above the baseline. A bright pixel (above ~600 p.e. for tel 22 at the
-nominal gain) is *clipped*: the samples around the pulse maximum stop at the ADC range, and
+DigiCam digitises each pixel with a 12-bit ADC (0–4095) at 250 MHz; its front end is treated
+as linear up to ``max_linear_adc`` = 3000 ADC above the baseline (the saturation criterion of
+the reference pipeline). A bright pixel (above ~570 p.e. for tel 22 at the nominal gain) is
+*clipped*: the samples around the pulse maximum stop at the ADC range, and
 any sum of samples — the 7-sample ``LocalPeakWindowSum`` as well as a wider sum — loses the
 clipped part. Bright showers, the events that matter above 10 TeV, then lose charge in their
 core pixels.
