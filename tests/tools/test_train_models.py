@@ -141,10 +141,11 @@ def test_bad_inputs_one_line_errors(toy):
             str(tmp / "x.h5"),
             "--mode",
             "stereo",
+            f"--provenance-log={tmp / 'p.log'}",
         ],
         raises=False,
     )
-    assert ret == 1
+    assert ret == 2
     ret = run_tool(
         DL1ToDL2Tool(),
         [
@@ -155,15 +156,90 @@ def test_bad_inputs_one_line_errors(toy):
             "-o",
             str(tmp / "y.h5"),
             "--NodeSelector.max_delta_cos_zenith=-1",
+            f"--provenance-log={tmp / 'p.log'}",
         ],
         raises=False,
     )
-    assert ret == 1
+    assert ret == 2
     # mono file through auto mode falls back to mono models
     assert (
         run_tool(
             DL1ToDL2Tool(),
-            ["-i", str(files["mono_only"]), "-m", str(models), "-o", str(tmp / "m.h5")],
+            [
+                "-i",
+                str(files["mono_only"]),
+                "-m",
+                str(models),
+                "-o",
+                str(tmp / "m.h5"),
+                f"--provenance-log={tmp / 'p.log'}",
+            ],
         )
         == 0
     )
+
+
+def _train(tmp_path, *argv):
+    command = [
+        str(BIN / "sst1m-train-models"),
+        *map(str, argv),
+        f"--provenance-log={tmp_path / 'p.log'}",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
+    assert "Traceback" not in result.stderr
+    return result.returncode, result.stderr
+
+
+def test_too_few_events_says_which_particle_cut_and_how_many(toy, tmp_path):
+    """The real commands on a tiny proton sample: one line with the counts, no model written."""
+    tmp, files, _ = toy
+    protons = tmp_path / "few_protons.dl1.h5"
+    result = subprocess.run(
+        [
+            str(BIN / "sst1m-simulate"),
+            "--particle=proton",
+            "--n-showers=20000",
+            "--seed=9",
+            "-o",
+            str(protons),
+            "-q",
+            f"--provenance-log={tmp_path / 'sim.log'}",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = tmp_path / "models"
+    status, stderr = _train(
+        tmp_path,
+        "--gamma",
+        files["gamma"],
+        "--proton",
+        protons,
+        "-o",
+        out,
+        "-c",
+        tmp / "small.yaml",
+        "--modes=mono",
+        "--TrainingSample.min_training_events=1000",
+    )
+    assert status == 2
+    errors = [line for line in stderr.splitlines() if "ERROR" in line and "--help" not in line]
+    assert len(errors) == 1, stderr[-2000:]
+    line = errors[0]
+    # gammas are read first: the error names the particle, the telescope and the counts
+    assert f"{files['gamma']}: gamma telescope events of tel 1:" in line
+    assert "read" in line and "passing the quality cuts" in line
+    assert "at least 1000 needed (TrainingSample.min_training_events)" in line
+    assert not out.exists()
+
+
+def test_stereo_training_needs_stereo_geometry(toy, tmp_path):
+    tmp, files, _ = toy
+    out = tmp_path / "models"
+    status, stderr = _train(
+        tmp_path, "--gamma", files["mono_only"], "-o", out, "-c", tmp / "small.yaml"
+    )
+    assert status == 2
+    assert "stereo features ['HillasReconstructor_is_valid'" in stderr
+    assert "sst1m-simulate" in stderr and not out.exists()
