@@ -7,6 +7,8 @@ directions of observed data, and at the end the table of the models used (paths,
 node, configuration) before the output is committed.
 """
 
+import ctypes
+import ctypes.util
 import json
 
 import tables
@@ -14,13 +16,41 @@ from astropy.table import Table
 from astropy.time import Time
 from ctapipe.io import write_table
 
-from ..io.datamodel import DL2_MODELS_TABLE, DL2_SUBARRAY_GEOMETRY_GROUP, DL2_SUBARRAY_SKY_GROUP
+from ..io.datamodel import (
+    DL2_MODELS_TABLE,
+    DL2_SUBARRAY_GEOMETRY_GROUP,
+    DL2_SUBARRAY_SKY_GROUP,
+    SIMULATION_RUN_TABLE,
+)
 from ..io.hdf5_copy import ChunkCopyHDF5Merger
 from .apply import ChunkPredictor, DL1ChunkReader, columns_used, match_events
-from .dl2_models import KINDS
+from .dl2_models import CHUNK_CACHE_SIZE, KINDS
 from .sky import horizontal_to_icrs
 
-__all__ = ["DL2Writer"]
+__all__ = ["DL2Writer", "release_free_memory"]
+
+
+def _malloc_trim():
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):  # not glibc
+        return None
+
+
+_MALLOC_TRIM = _malloc_trim()
+
+
+def release_free_memory():
+    """Give the C heap's free pages back to the system (glibc ``malloc_trim``; else nothing).
+
+    The per-chunk arrays of HDF5, blosc and scikit-learn are freed after each chunk, but glibc
+    keeps the freed heap pages mapped (its mmap threshold grows after the first large blocks are
+    freed), so the resident memory grew chunk after chunk (+39 MB per 10^5 events) although
+    nothing was alive; trimming after each chunk keeps it flat, for a few milliseconds.
+    """
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
 
 
 class DL2Writer:
@@ -60,10 +90,10 @@ class DL2Writer:
         self.subarray = subarray
         self.choice = choice
         self.log = parent.log
-        self.is_simulation = "/simulation" in input_file
+        self.is_simulation = SIMULATION_RUN_TABLE in input_file
         with ChunkCopyHDF5Merger(output.path, parent=parent) as merger:
             merger(input_file)
-        self.h5file = tables.open_file(output.path, mode="r+")
+        self.h5file = tables.open_file(output.path, mode="r+", CHUNK_CACHE_SIZE=CHUNK_CACHE_SIZE)
         self.reader = DL1ChunkReader(
             input_file, subarray, chunk_size, columns=columns_used(reconstructors)
         )
@@ -90,6 +120,7 @@ class DL2Writer:
             self._append(path, table)
             if not self.is_simulation and path.startswith(f"{DL2_SUBARRAY_GEOMETRY_GROUP}/"):
                 self._write_radec(chunk, path, table)
+        release_free_memory()
 
     def finish(self, config_json):
         """Write the models table (``config_json``: the tool's configuration), close, commit."""
