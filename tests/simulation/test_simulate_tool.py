@@ -270,3 +270,18 @@ def test_r1_variant_with_sst_cleaner_matches_dl1_variant(pair_r1_file, pair_dl1_
     assert np.median(ratio) == pytest.approx(1.0, abs=0.15)
     dlon = (a["hillas_fov_lon"] - b["hillas_fov_lon"])[bright]
     assert np.median(np.abs(dlon)) < 0.05
+
+
+def test_zenith_is_an_angle_with_its_unit(tmp_path, capfd):
+    out = tmp_path / "z40.h5"
+    log = f"--provenance-log={tmp_path / 'p.log'}"
+    argv = ["--n-showers=2000", "--zenith=40 deg", "--azimuth=0.5 rad", "-o", str(out), log]
+    assert run_tool(SimulateTool(), argv, cwd=tmp_path) == 0
+    pointing = read_table(out, "/configuration/telescope/pointing/tel_001")
+    assert pointing["telescope_pointing_altitude"].quantity[0].to_value(u.deg) == pytest.approx(50)
+    assert pointing["telescope_pointing_azimuth"].quantity[0].to_value(u.rad) == pytest.approx(0.5)
+    capfd.readouterr()
+    argv = ["--n-showers=10", "--zenith=75 deg", "-o", str(tmp_path / "z75.h5"), log]
+    assert run_tool(SimulateTool(), argv, cwd=tmp_path, raises=False) == 2
+    assert "zenith 75.0 deg is outside 0-70 deg" in capfd.readouterr().err
+    assert not (tmp_path / "z75.h5").exists()

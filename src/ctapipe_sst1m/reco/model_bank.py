@@ -15,7 +15,6 @@ nodes farther than ``max_delta_cos_zenith`` are never used, so an observation ou
 bank fails with a clear message instead of silently using a wrong model.
 """
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ from ctapipe.core import Component
 from ctapipe.core.traits import AstroQuantity, Float
 
 from ..core import SST1MInputError
-from .metadata import MODELS_JSON
+from .metadata import MODELS_JSON, read_models_json
 
 __all__ = [
     "file_node",
@@ -70,7 +69,7 @@ def node_name(zenith_deg, azimuth_deg, nsb):
 
 
 def _node_from_dir(path):
-    meta = json.loads((path / MODELS_JSON).read_text())
+    meta = read_models_json(path)
     node = meta.get("node") or {}
     match = _NODE_PATTERN.match(path.name)
     from_name = {}

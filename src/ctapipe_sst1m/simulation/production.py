@@ -12,6 +12,7 @@ training reads. `make_toy_file` runs the same chain in one call, for tests and e
 
 from pathlib import Path
 
+import astropy.units as u
 import ctapipe.fitting as ctapipe_fitting
 import numpy as np
 from ctapipe.calib import CameraCalibrator
@@ -171,8 +172,8 @@ def make_toy_file(
         gammas and 0.1 % of protons trigger with the default ranges).
     seed : int
         Random seed; the same arguments give an identical file.
-    zenith, azimuth : float
-        Pointing [deg].
+    zenith, azimuth : float or astropy.units.Quantity
+        Pointing (a float is in degrees).
     telescopes : tuple of int
         Telescope ids, (1, 2) for MC numbering or (21, 22).
     r1 : bool
@@ -196,8 +197,8 @@ def make_toy_file(
                 "SST1MToyEventSource": {
                     "n_showers": int(n_showers),
                     "seed": int(seed),
-                    "zenith": float(zenith),
-                    "azimuth": float(azimuth),
+                    "zenith": u.Quantity(zenith, u.deg),
+                    "azimuth": u.Quantity(azimuth, u.deg),
                     "telescopes": [int(t) for t in telescopes],
                     "waveforms": bool(r1),
                 },

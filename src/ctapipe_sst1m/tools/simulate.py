@@ -43,7 +43,7 @@ class SimulateTool(SST1MTool, Tool):
     description = __doc__
     examples = """
     sst1m-simulate --particle gamma-diffuse --n-showers 200000 --seed 1 -o gamma_diffuse.dl1.h5
-    sst1m-simulate --particle proton --n-showers 1000000 --seed 2 --zenith 40 -o proton.dl1.h5
+    sst1m-simulate --particle proton --n-showers 1000000 --seed 2 --zenith '40 deg' -o proton.dl1.h5
     sst1m-simulate --particle gamma --n-showers 20000 --seed 3 --r1 -o gamma_r1.h5
     """
 
@@ -120,7 +120,7 @@ class SimulateTool(SST1MTool, Tool):
         """Simulate, process and write the events."""
         source = self.production.source
         self.log.info(
-            "simulating %d %s showers (reuse %d) at zenith %.1f deg, seed %d",
+            "simulating %d %s showers (reuse %d) at zenith %s, seed %d",
             source.n_showers,
             source.shower_generator.particle,
             source.shower_generator.shower_reuse,
