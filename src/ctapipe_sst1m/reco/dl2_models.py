@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import tables
+from ctapipe.core import Provenance
 
 from ..compat import models_of
 from ..core import SST1MInputError
@@ -46,6 +47,7 @@ __all__ = [
     "load_models",
     "missing_parameter_tables",
     "open_dl1_file",
+    "warn_missing_tables",
 ]
 
 #: order in which the models of a mode are applied (later ones may use earlier predictions)
@@ -104,6 +106,20 @@ def missing_parameter_tables(h5file, subarray):
         path = tel_path(DL1_TEL_PARAMETERS_GROUP, tel_id)
         if triggered[index] and path not in h5file:
             missing[int(tel_id)] = path
+    return missing
+
+
+def warn_missing_tables(h5file, subarray, source, log):
+    """Log one warning per telescope of `missing_parameter_tables` (the tools' one behaviour)."""
+    missing = missing_parameter_tables(h5file, subarray)
+    for tel_id, path in missing.items():
+        log.warning(
+            "%s: tel %d triggered but has no DL1 parameter table (%s): its events get no"
+            " DL2 predictions",
+            source,
+            tel_id,
+            path,
+        )
     return missing
 
 
@@ -200,6 +216,9 @@ def load_models(choice, subarray, telescope_map, parent, n_jobs=None):
     reconstructors = []
     for path, entry in zip(choice.paths(), choice.entries, strict=True):
         reco = load_model(path, expected_sha256=entry["sha256"], parent=parent)
+        # the hash in the provenance log says exactly which model made the DL2
+        role = f"{entry.get('class', type(reco).__name__)} model sha256:{entry['sha256']}"
+        Provenance().add_input_file(str(path), role=role, add_meta=False)
         alias_telescopes(reco, subarray, telescope_map, parent.log)
         if n_jobs:
             reco.n_jobs = n_jobs

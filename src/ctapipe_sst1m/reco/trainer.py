@@ -16,11 +16,14 @@ import json
 from pathlib import Path
 
 from ctapipe.core import Provenance
+from ctapipe.instrument import SubarrayDescription
+from ctapipe.io import TableLoader
 from ctapipe.reco import DispReconstructor
 
 from ..core import SST1MInputError, atomic_output, packaged_config_path, read_config_file
+from .dl2_models import check_dl1_file, open_dl1_file, warn_missing_tables
 from .forests import SST1MEnergyRegressor, SST1MParticleClassifier
-from .metadata import file_sha256, write_model, write_models_json
+from .metadata import file_sha256, model_metadata, write_model, write_models_json
 from .training import (
     TooFewEventsError,
     add_predictions,
@@ -35,6 +38,8 @@ __all__ = [
     "TooFewEventsError",
     "default_training_config",
     "mode_config",
+    "training_loaders",
+    "training_metadata",
     "write_model_set",
 ]
 
@@ -179,6 +184,47 @@ class ModelSetTrainer:
         g_cls = add_predictions([tmp_energy, tmp_disp], tel_type, g_second)
         p_cls = add_predictions([tmp_energy, tmp_disp], tel_type, p_train.copy())
         return g_cls, p_cls
+
+
+def training_loaders(files, parent, log):
+    """``{particle: TableLoader}`` of the training files, after the checks of every DL1 reader.
+
+    ``files`` maps ``gamma``/``proton`` to a path or None. Each file must be a ctapipe DL1 file
+    (`~ctapipe_sst1m.reco.dl2_models.check_dl1_file`); triggered telescopes without parameter
+    table are named in a warning; gammas and protons must share their subarray.
+    """
+    loaders = {}
+    for particle, path in files.items():
+        if path is None:
+            continue
+        with open_dl1_file(path) as h5file:
+            check_dl1_file(h5file, path)
+            warn_missing_tables(h5file, SubarrayDescription.from_hdf(h5file), path, log)
+        loaders[particle] = TableLoader(path, parent=parent)
+        Provenance().add_input_file(str(path), role=f"{particle} DL1")
+    if "proton" in loaders and loaders["proton"].subarray != loaders["gamma"].subarray:
+        for loader in loaders.values():
+            loader.close()
+        raise SST1MInputError(
+            f"{files['proton']}: subarray differs from {files['gamma']}; simulate both with the"
+            " same telescopes"
+        )
+    return loaders
+
+
+def training_metadata(trainer, node, tool_config):
+    """The `~ctapipe_sst1m.reco.metadata.model_metadata` of a training (for ``models.json``)."""
+    subarray = trainer.subarray
+    meta = model_metadata(
+        node=node,
+        extra={
+            "gamma_file": str(trainer.files["gamma"]),
+            "proton_file": str(trainer.files["proton"]) if trainer.files["proton"] else None,
+            "telescopes": {str(t): str(subarray.tel[t]) for t in subarray.tel_ids},
+        },
+    )
+    meta["config"]["tool"] = json.loads(json.dumps(tool_config, default=str))
+    return meta
 
 
 def mode_config(path, user_config):

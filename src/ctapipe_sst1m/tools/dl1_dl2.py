@@ -27,8 +27,8 @@ from ..reco.dl2_models import (
     choose_models,
     has_stereo_features,
     load_models,
-    missing_parameter_tables,
     open_dl1_file,
+    warn_missing_tables,
 )
 from ..reco.dl2_writer import DL2Writer
 from ..reco.model_bank import NodeSelector
@@ -117,14 +117,7 @@ class DL1ToDL2Tool(SST1MTool, ApplyModels):
         input_file = self.enter_context(open_dl1_file(self.input_url))
         check_dl1_file(input_file, self.input_url)
         subarray = SubarrayDescription.from_hdf(input_file)
-        for tel_id, path in missing_parameter_tables(input_file, subarray).items():
-            self.log.warning(
-                "%s: tel %d triggered but has no DL1 parameter table (%s): its events get no"
-                " DL2 predictions",
-                self.input_url,
-                tel_id,
-                path,
-            )
+        warn_missing_tables(input_file, subarray, self.input_url, self.log)
         self.choice = choose_models(
             input_file,
             self.input_url,
@@ -149,10 +142,6 @@ class DL1ToDL2Tool(SST1MTool, ApplyModels):
             )
         )
         check_features(recos, self.choice, self.writer.reader.first(1000), subarray, self.input_url)
-        for path, entry in zip(self.choice.paths(), self.choice.entries, strict=True):
-            Provenance().add_input_file(
-                str(path), role=f"{entry['class']} model sha256:{entry['sha256']}", add_meta=False
-            )
 
     def start(self):
         """Apply the models chunk by chunk and append the DL2 tables to the output."""

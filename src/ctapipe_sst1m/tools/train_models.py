@@ -14,20 +14,17 @@ written to ``performance.json`` and to the PNG report. The training itself is
     MODEL_DIR/report/*.png
 """
 
-import json
 from pathlib import Path
 
 import astropy.units as u
-from ctapipe.core import Provenance, Tool, ToolConfigurationError
-from ctapipe.core.traits import AstroQuantity, Float, Int, List, Unicode, flag
+from ctapipe.core import Tool, ToolConfigurationError
+from ctapipe.core.traits import AstroQuantity, CaselessStrEnum, Float, Int, List, flag
 from ctapipe.core.traits import Path as PathTrait
-from ctapipe.io import TableLoader
 from ctapipe.reco import DispReconstructor
 
 from ..core import SST1MTool, check_writable_directory
 from ..reco import SST1MEnergyRegressor, SST1MParticleClassifier
 from ..reco.evaluation import PerformanceEvaluator
-from ..reco.metadata import model_metadata
 from ..reco.model_bank import file_node
 from ..reco.trainer import (
     MODEL_FILES,
@@ -35,6 +32,8 @@ from ..reco.trainer import (
     ModelSetTrainer,
     default_training_config,
     mode_config,
+    training_loaders,
+    training_metadata,
     write_model_set,
 )
 from ..reco.training import TrainingSample
@@ -43,9 +42,9 @@ __all__ = ["TrainModelsTool", "main", "default_training_config"]
 
 
 def _dl1_path(help_text):
-    return PathTrait(
-        exists=True, directory_ok=False, allow_none=True, default_value=None, help=help_text
-    ).tag(config=True)
+    return PathTrait(None, allow_none=True, exists=True, directory_ok=False, help=help_text).tag(
+        config=True
+    )
 
 
 class TrainModelsTool(SST1MTool, Tool):
@@ -68,7 +67,7 @@ class TrainModelsTool(SST1MTool, Tool):
         help="Directory receiving the models, their metadata and the performance report.",
     ).tag(config=True)
     modes = List(
-        Unicode(), default_value=list(MODES), help="Which model sets to train: mono, stereo."
+        CaselessStrEnum(MODES), default_value=list(MODES), help="Model sets to train."
     ).tag(config=True)
     mono_config = PathTrait(
         default_value=default_training_config("mono"),
@@ -137,9 +136,6 @@ class TrainModelsTool(SST1MTool, Tool):
     def setup(self):
         if self.gamma_path is None or self.output_dir is None:
             raise ToolConfigurationError("give --gamma GAMMA_DL1 and -o MODEL_DIR")
-        bad = sorted(set(self.modes) - set(MODES))
-        if bad:
-            raise ToolConfigurationError(f"unknown --modes {bad}; choose from {list(MODES)}")
         self.output_dir = Path(self.output_dir).expanduser().absolute()
         self.check_output(
             *[self.output_dir / m / f for m in self.modes for f in MODEL_FILES.values()]
@@ -147,14 +143,11 @@ class TrainModelsTool(SST1MTool, Tool):
         check_writable_directory(
             self.output_dir if self.output_dir.exists() else self.output_dir.parent
         )
-        loaders = {"gamma": self.enter_context(TableLoader(self.gamma_path, parent=self))}
-        if self.proton_path is not None:
-            loaders["proton"] = self.enter_context(TableLoader(self.proton_path, parent=self))
-            if loaders["proton"].subarray != loaders["gamma"].subarray:
-                raise ToolConfigurationError(
-                    f"{self.proton_path}: subarray differs from {self.gamma_path};"
-                    " simulate both with the same telescopes"
-                )
+        files = {"gamma": self.gamma_path, "proton": self.proton_path}
+        loaders = {
+            particle: self.enter_context(loader)
+            for particle, loader in training_loaders(files, self, self.log).items()
+        }
         self.subarray = loaders["gamma"].subarray
         self.trainer = ModelSetTrainer(
             self.subarray,
@@ -162,13 +155,10 @@ class TrainModelsTool(SST1MTool, Tool):
             loaders.get("proton"),
             TrainingSample(parent=self),
             self.chunk_size,
-            {"gamma": self.gamma_path, "proton": self.proton_path},
+            files,
             self.log,
         )
         self.evaluate = PerformanceEvaluator(parent=self)
-        for role, path in (("gamma DL1", self.gamma_path), ("proton DL1", self.proton_path)):
-            if path is not None:
-                Provenance().add_input_file(str(path), role=role)
 
     def start(self):
         performance, trained = {}, {}
@@ -179,17 +169,13 @@ class TrainModelsTool(SST1MTool, Tool):
             trained[mode] = (recos, cfg_path, scores)
         self.output_dir.mkdir(exist_ok=True)
         node = file_node(self.gamma_path, self.node_zenith, self.node_azimuth, self.node_nsb)
-        meta = model_metadata(
-            node=node,
-            extra={
-                "gamma_file": str(self.gamma_path),
-                "proton_file": str(self.proton_path) if self.proton_path else None,
-                "telescopes": {str(t): str(self.subarray.tel[t]) for t in self.subarray.tel_ids},
-            },
-        )
-        meta["config"]["tool"] = json.loads(json.dumps(self.get_current_config(), default=str))
         write_model_set(
-            self.output_dir, trained, performance, meta, self.overwrite, self.model_compression
+            self.output_dir,
+            trained,
+            performance,
+            training_metadata(self.trainer, node, self.get_current_config()),
+            self.overwrite,
+            self.model_compression,
         )
         from ..reco.report import write_report
 
