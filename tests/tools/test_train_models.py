@@ -5,6 +5,7 @@ The session fixture ``toy`` (files and trained models) lives in ``tests/tools/co
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -285,3 +286,21 @@ def test_every_alias_and_flag_reaches_a_configured_trait(tool_path):
 
     assert ("r", "reconstructor") not in DL1ToDL2Tool.aliases
     assert DL1ToDL2Tool.flags["progress"][0] == {"DL1ToDL2Tool": {"progress_bar": True}}
+
+
+def test_missing_telescope_table_is_named_and_the_other_is_trained(toy, tmp_path):
+    """The same behaviour as sst1m-dl1-dl2: skip the telescope, name it in a warning."""
+    tmp, files, _ = toy
+    one = tmp_path / "one_tel.dl1.h5"
+    shutil.copy(files["mono_only"], one)
+    with tables.open_file(one, "a") as f:
+        f.remove_node("/dl1/event/telescope/parameters/tel_002")
+    out = tmp_path / "models"
+    status, stderr = _train(
+        tmp_path, "--gamma", one, "-o", out, "-c", tmp / "small.yaml", "--modes=mono"
+    )
+    assert status == 0, stderr[-2000:]
+    warnings = [line for line in stderr.splitlines() if "WARNING" in line and "tel 2" in line]
+    assert any("/dl1/event/telescope/parameters/tel_002" in line for line in warnings)
+    perf = json.loads((out / "performance.json").read_text())
+    assert sorted(perf["mono"]) == ["tel_001"]

@@ -109,16 +109,20 @@ def missing_parameter_tables(h5file, subarray):
     return missing
 
 
-def warn_missing_tables(h5file, subarray, source, log):
-    """Log one warning per telescope of `missing_parameter_tables` (the tools' one behaviour)."""
+def warn_missing_tables(h5file, subarray, source, log, consequence="get no DL2 predictions"):
+    """Log one warning per telescope of `missing_parameter_tables` and return them.
+
+    The one behaviour of the tools reading DL1: a triggered telescope without parameter table
+    is skipped (its events ``consequence``), and the warning names it and the missing table.
+    """
     missing = missing_parameter_tables(h5file, subarray)
     for tel_id, path in missing.items():
         log.warning(
-            "%s: tel %d triggered but has no DL1 parameter table (%s): its events get no"
-            " DL2 predictions",
+            "%s: tel %d triggered but has no DL1 parameter table (%s): its events %s",
             source,
             tel_id,
             path,
+            consequence,
         )
     return missing
 

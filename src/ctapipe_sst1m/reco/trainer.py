@@ -70,9 +70,13 @@ class ModelSetTrainer:
     files : dict
         ``{"gamma": path, "proton": path or None}`` for the messages.
     log : logging.Logger
+    skip_tel_ids : set of int
+        Telescopes without parameter tables: their telescope types are not trained.
     """
 
-    def __init__(self, subarray, gamma_loader, proton_loader, sample, chunk_size, files, log):
+    def __init__(
+        self, subarray, gamma_loader, proton_loader, sample, chunk_size, files, log, skip_tel_ids=()
+    ):
         self.subarray = subarray
         self.gamma_loader = gamma_loader
         self.proton_loader = proton_loader
@@ -80,6 +84,7 @@ class ModelSetTrainer:
         self.chunk_size = int(chunk_size)
         self.files = files
         self.log = log
+        self.skip_tel_ids = set(skip_tel_ids)
 
     def build(self, config):
         """(energy, disp, classifier) reconstructors configured by ``config``."""
@@ -123,6 +128,10 @@ class ModelSetTrainer:
         tests = {}
         for tel_type in self.subarray.telescope_types:
             tel_ids = self.subarray.get_tel_ids_for_type(tel_type)
+            if set(tel_ids) & self.skip_tel_ids:
+                skipped = ", ".join(str(int(t)) for t in tel_ids)
+                self.log.warning("%s models: tel %s skipped (no parameter table)", mode, skipped)
+                continue
             g_train, g_test = self._read(
                 "gamma",
                 recos,
@@ -187,19 +196,23 @@ class ModelSetTrainer:
 
 
 def training_loaders(files, parent, log):
-    """``{particle: TableLoader}`` of the training files, after the checks of every DL1 reader.
+    """``({particle: TableLoader}, skipped tel_ids)`` of the training files, after the checks of
+    every DL1 reader.
 
     ``files`` maps ``gamma``/``proton`` to a path or None. Each file must be a ctapipe DL1 file
     (`~ctapipe_sst1m.reco.dl2_models.check_dl1_file`); triggered telescopes without parameter
-    table are named in a warning; gammas and protons must share their subarray.
+    table in any file are named in a warning and skipped; gammas and protons must share their
+    subarray.
     """
-    loaders = {}
+    loaders, skipped = {}, set()
     for particle, path in files.items():
         if path is None:
             continue
         with open_dl1_file(path) as h5file:
             check_dl1_file(h5file, path)
-            warn_missing_tables(h5file, SubarrayDescription.from_hdf(h5file), path, log)
+            subarray = SubarrayDescription.from_hdf(h5file)
+            consequence = "are not used: that telescope gets no models"
+            skipped |= set(warn_missing_tables(h5file, subarray, path, log, consequence))
         loaders[particle] = TableLoader(path, parent=parent)
         Provenance().add_input_file(str(path), role=f"{particle} DL1")
     if "proton" in loaders and loaders["proton"].subarray != loaders["gamma"].subarray:
@@ -209,7 +222,7 @@ def training_loaders(files, parent, log):
             f"{files['proton']}: subarray differs from {files['gamma']}; simulate both with the"
             " same telescopes"
         )
-    return loaders
+    return loaders, skipped
 
 
 def training_metadata(trainer, node, tool_config):

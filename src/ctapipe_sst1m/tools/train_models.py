@@ -144,10 +144,8 @@ class TrainModelsTool(SST1MTool, Tool):
             self.output_dir if self.output_dir.exists() else self.output_dir.parent
         )
         files = {"gamma": self.gamma_path, "proton": self.proton_path}
-        loaders = {
-            particle: self.enter_context(loader)
-            for particle, loader in training_loaders(files, self, self.log).items()
-        }
+        loaders, skipped = training_loaders(files, self, self.log)
+        loaders = {particle: self.enter_context(loader) for particle, loader in loaders.items()}
         self.subarray = loaders["gamma"].subarray
         self.trainer = ModelSetTrainer(
             self.subarray,
@@ -157,6 +155,7 @@ class TrainModelsTool(SST1MTool, Tool):
             self.chunk_size,
             files,
             self.log,
+            skipped,
         )
         self.evaluate = PerformanceEvaluator(parent=self)
 
