@@ -86,6 +86,8 @@ __all__ = [
     "SimulatedRun",
     "TelescopeRun",
     "data_file_name",
+    "demo_night",
+    "run_night",
     "night_truth",
     "truth_rows",
     "log_parabola",
@@ -256,7 +258,7 @@ class NightSimulator(TelescopeComponent):
         default_value=200.0 * u.TeV, physical_type=u.TeV, help="Highest simulated proton energy."
     ).tag(config=True)
     background_reduction = Float(
-        0.02,
+        0.1,
         min=0.0,
         max=1.0,
         help=(
@@ -537,7 +539,10 @@ class NightSimulator(TelescopeComponent):
             shower = images["shower"][rows]
             delay = -(axes[shower] @ self.positions[t_index]) / _SPEED_OF_LIGHT_M_PER_NS
             shower_t = showers["time_ns"][shower] + np.rint(delay).astype(np.int64)
-            phase = pedestal_rng.uniform(0, period_ns)
+            # the first trigger of a run is a pedestal (so every event has an NSB level; real
+            # data bridge the first pedestals with shower-free events), then a fixed period
+            # with a small random phase per telescope
+            phase = pedestal_rng.uniform(0, 0.001 * period_ns)
             ped_t = plan.start_ns + np.arange(phase, plan.duration_ns, period_ns).astype(np.int64)
             true_t = np.concatenate([shower_t, ped_t])
             index = np.concatenate([rows, np.full(len(ped_t), -1, dtype=np.int64)])
@@ -872,3 +877,66 @@ def night_truth(simulator, runs, config):
         "runs": runs,
         "config": json.loads(json.dumps(config, default=str)),
     }
+
+
+def run_night(
+    output_dir,
+    *,
+    date="2024-03-05",
+    target="Crab",
+    n_runs=4,
+    run_duration=40.0,
+    era="auto",
+    seed=0,
+    overwrite=True,
+    config=None,
+    extra_args=(),
+):
+    """Run ``sst1m-simulate-night`` in-process; returns the output directory.
+
+    ``config`` is a traitlets configuration dict (e.g.
+    ``{"ObservingConditions": {"cloud_runs": [2]}}``); ``extra_args`` more command-line words.
+    """
+    from pathlib import Path
+
+    from ctapipe.core import run_tool
+    from traitlets.config import Config
+
+    from ..tools.simulate_night import SimulateNightTool
+
+    output_dir = Path(output_dir).expanduser().absolute()
+    argv = [
+        f"--date={date}",
+        f"--target={target}",
+        f"--n-runs={int(n_runs)}",
+        f"--run-duration={float(run_duration)}",
+        f"--era={era}",
+        f"--seed={int(seed)}",
+        f"--output-dir={output_dir}",
+        f"--provenance-log={output_dir.parent / (output_dir.name + '.provenance.log')}",
+        "--log-level=WARN",
+        *extra_args,
+    ]
+    if overwrite:
+        argv.append("--overwrite")
+    tool = SimulateNightTool(config=Config(config or {}))
+    run_tool(tool, argv, cwd=output_dir.parent, raises=True)
+    return output_dir
+
+
+def demo_night(out_dir):
+    """A short demonstration night (4 runs of 40 s of the Crab, two wobbles, White Rabbit era
+    with SWAT ids, run 3 under a cloud); the same as::
+
+        sst1m-simulate-night --date 2024-03-05 --target Crab --n-runs 4 --runs-per-wobble 1 \\
+            --seed 1 --output-dir OUT --overwrite --ObservingConditions.cloud_runs=[3]
+    """
+    return run_night(
+        out_dir,
+        date="2024-03-05",
+        target="Crab",
+        n_runs=4,
+        seed=1,
+        config={"ObservingConditions": {"cloud_runs": [3]}},
+        extra_args=("--runs-per-wobble=1",),
+    )
