@@ -16,7 +16,8 @@ from ctapipe_sst1m.instrument import sst1m_subarray
 from ctapipe_sst1m.simulation import CameraNoiseModel
 from ctapipe_sst1m.simulation.catalogue import resolve_target
 from ctapipe_sst1m.simulation.clocks import apply_dead_time, era_for_date, swat_event_ids
-from ctapipe_sst1m.simulation.night import pedestal_waveform, run_night
+from ctapipe_sst1m.simulation.night import run_night
+from ctapipe_sst1m.simulation.night_files import pedestal_waveform
 from ctapipe_sst1m.stereo.timestamps import time_to_ns
 from ctapipe_sst1m.tools.dl1_stereo import DL1StereoTool
 from ctapipe_sst1m.tools.simulate_night import SimulateNightTool

@@ -18,49 +18,20 @@
 * trigger times with dead time and the per-era camera clocks and event numbers of
   :mod:`.clocks`, interleaved sky-pedestal events (``pedestal_rate``).
 
-:class:`RunWriter` turns one run of one telescope into the DL1 file ``sst1m-r0-dl1`` writes from
-a raw file: pedestal events feed the SST-1M `~ctapipe_sst1m.calib.PedestalMonitor` (their R1
-waveforms are pure noise from ``CameraNoiseModel.waveforms``, extracted by the monitor like real
-pedestals), shower images (ideal charge extraction, as in ``sst1m-simulate``) are cleaned with
-``ImageCleanerSST`` and the pedestal statistics and parameterised by ctapipe's
-``ImageProcessor``, and ctapipe's ``DataWriter`` writes the file; the ``nsb_level`` column, the
-pedestal monitoring table and the telescope pointing are added as ``sst1m-r0-dl1`` does.
-No ``/simulation`` group is written: the truth goes to ``truth.json`` and ``truth_events.fits``.
+Files are written by :mod:`.night_files`, the truth by :mod:`.night_truth`.
 """
 
-import json
 from dataclasses import dataclass, field
 
 import astropy.units as u
 import ctapipe.fitting as ctapipe_fitting
 import numpy as np
-from astropy.table import Table
-from ctapipe.containers import (
-    ArrayEventContainer,
-    CoordinateFrameType,
-    DL1CameraContainer,
-    EventIndexContainer,
-    EventType,
-    ObservationBlockContainer,
-    ObservingMode,
-    PointingMode,
-    R1CameraContainer,
-    SchedulingBlockContainer,
-    TelescopeTriggerContainer,
-    TriggerContainer,
-)
 from ctapipe.coordinates import TelescopeFrame
-from ctapipe.core import Component, TelescopeComponent
+from ctapipe.core import TelescopeComponent
 from ctapipe.core.traits import AstroQuantity, CaselessStrEnum, Float, Int, Unicode
-from ctapipe.image import ImageProcessor
-from ctapipe.io import DataWriter, read_table, write_table
 
-from ..calib.monitoring import PedestalMonitor
 from ..core.errors import SST1MInputError
-from ..core.signals import raise_if_interrupted
-from ..io.datamodel import DL1_IMAGE_STATISTICS_TABLE, DL1_TEL_PARAMETERS_GROUP, tel_path
 from ..stereo.matching import matcher_name_for_date
-from ..stereo.timestamps import ns_to_time
 from .camera import CameraNoiseModel, ClusterTrigger
 from .catalogue import resolve_target
 from .clocks import ERAS, TelescopeClocks, apply_dead_time, era_for_date, swat_event_ids
@@ -75,34 +46,20 @@ from .observation import (
     grid_times,
     interpolate_altaz,
     run_pointing_grid,
-    write_telescope_pointing,
 )
 from .showers import PRIMARY_IDS, ShowerGenerator
 
 __all__ = [
     "NightSimulator",
-    "RunHeader",
-    "RunWriter",
     "SimulatedRun",
     "TelescopeRun",
-    "data_file_name",
     "demo_night",
-    "run_night",
-    "night_truth",
-    "truth_rows",
     "log_parabola",
-    "pedestal_waveform",
+    "run_night",
 ]
 
 _SPEED_OF_LIGHT_M_PER_NS = 0.299792458
 _RENDER_BATCH = 1000
-#: SST1M1 is telescope 21, SST1M2 telescope 22 (raw-data names)
-FILE_PREFIX = {21: "SST1M1", 22: "SST1M2"}
-
-
-def data_file_name(tel_id, night, run_number):
-    """``SST1M{1|2}_{YYYYMMDD}_{RRRR}.dl1.h5`` of a telescope's run."""
-    return f"{FILE_PREFIX[tel_id]}_{night.strftime('%Y%m%d')}_{run_number:04d}.dl1.h5"
 
 
 def log_parabola(energy, amplitude, index, curvature, reference=1.0):
@@ -157,39 +114,6 @@ class SimulatedRun:
     pointing_grid_ns: np.ndarray | None = None
     pointing: dict = field(default_factory=dict)
     nsb_rate: object = None
-
-
-class RunHeader:
-    """The run-level information ctapipe's ``DataWriter`` asks its event source for."""
-
-    is_simulation = False
-    simulation_config = {}
-    atmosphere_density_profile = None
-
-    def __init__(self, subarray, plan):
-        self.subarray = subarray
-        self.obs_ids = [plan.obs_id]
-        ra, dec = plan.wobble.ra.to_value(u.deg), plan.wobble.dec.to_value(u.deg)
-        start = ns_to_time(plan.start_ns)
-        self.observation_blocks = {
-            plan.obs_id: ObservationBlockContainer(
-                obs_id=plan.obs_id,
-                sb_id=np.uint64(plan.obs_id),
-                producer_id="SST-1M",
-                subarray_pointing_lat=dec * u.deg,
-                subarray_pointing_lon=ra * u.deg,
-                subarray_pointing_frame=CoordinateFrameType.ICRS,
-                actual_start_time=start,
-            )
-        }
-        self.scheduling_blocks = {
-            plan.obs_id: SchedulingBlockContainer(
-                sb_id=np.uint64(plan.obs_id),
-                producer_id="SST-1M",
-                observing_mode=ObservingMode.WOBBLE,
-                pointing_mode=PointingMode.TRACK,
-            )
-        }
 
 
 class NightSimulator(TelescopeComponent):
@@ -322,6 +246,13 @@ class NightSimulator(TelescopeComponent):
         night = self.schedule.night
         self.night = night
         self.effective_era = era_for_date(night) if self.era == "auto" else self.era
+        if self.effective_era != era_for_date(night):
+            self.log.warning(
+                "era %s on %s: sst1m-dl1-stereo --method auto will use %s for this date",
+                self.era,
+                night,
+                self.expected_matcher(),
+            )
         self._envelope = self._gamma_envelope()
         self._next_swat_id = 1
 
@@ -608,275 +539,9 @@ class NightSimulator(TelescopeComponent):
         """Make ctapipe's robust timing fit reproducible run by run."""
         _reseed_timing_fit(self._streams(plan.index, 1 << 22, tel_id, n=1)[0].integers(2**62))
 
-    def run_summary(self, run, files):
-        """The truth-file record of a simulated run."""
-        plan = run.plan
-        zenith = {}
-        for tel_id, (alt, _) in run.pointing.items():
-            zenith[str(tel_id)] = [float(90 - np.rad2deg(alt[0])), float(90 - np.rad2deg(alt[-1]))]
-        showers_by_tel = {
-            tel_id: set(run.images["shower"][rec.image_index[~rec.is_pedestal]].tolist())
-            for tel_id, rec in run.telescopes.items()
-        }
-        common = set.intersection(*showers_by_tel.values()) if showers_by_tel else set()
-        primary = run.showers["primary"]
-        telescopes = {}
-        for tel_id, rec in run.telescopes.items():
-            duration = plan.duration_ns / NS
-            telescopes[str(tel_id)] = {
-                "file": files[tel_id],
-                "clock_offset_ns": int(rec.clock_offset_ns),
-                "n_shower_triggers": int(rec.n_shower_triggers),
-                "n_pedestal_triggers": int(rec.n_pedestal_triggers),
-                "n_events": int(np.count_nonzero(~rec.is_pedestal)),
-                "n_pedestal_events": int(np.count_nonzero(rec.is_pedestal)),
-                "n_gamma_events": int(
-                    np.count_nonzero(
-                        primary[run.images["shower"][rec.image_index[~rec.is_pedestal]]] == 0
-                    )
-                ),
-                "dead_time_s": rec.dead_time_s,
-                "livetime_s": duration - rec.dead_time_s,
-                "dead_time_fraction": rec.dead_time_s / duration,
-                "pointing_zenith_deg": zenith[str(tel_id)],
-            }
-        return {
-            "obs_id": plan.obs_id,
-            "run_number": plan.run_number,
-            "wobble": plan.wobble_name,
-            "wobble_ra_deg": float(plan.wobble.ra.deg),
-            "wobble_dec_deg": float(plan.wobble.dec.deg),
-            "start_utc": ns_to_time(plan.start_ns).utc.isot,
-            "start_ns": int(plan.start_ns),
-            "planned_duration_s": plan.planned_duration_ns / NS,
-            "duration_s": plan.duration_ns / NS,
-            "transmission": plan.transmission,
-            "nsb_factor": plan.nsb_factor,
-            "flags": list(plan.flags),
-            "thrown": {k: int(v) for k, v in run.thrown.items()},
-            "n_coincidences": len(common),
-            "telescopes": telescopes,
-        }
-
     def start_night(self, plans):
         """Remember the start of the night (the origin of the NSB variation)."""
         self._night_start_ns = plans[0].start_ns
-
-
-class RunWriter(Component):
-    """Write one telescope's run of a toy night as an ``sst1m-r0-dl1``-like DL1 file."""
-
-    def __init__(self, simulator, config=None, parent=None, **kwargs):
-        super().__init__(config=config, parent=parent, **kwargs)
-        self.simulator = simulator
-        self.subarray = simulator.subarray
-
-    def _pedestal_event(self, plan, tel_id, event_id, time, waveform):
-        event = ArrayEventContainer()
-        event.index = EventIndexContainer(obs_id=plan.obs_id, event_id=int(event_id))
-        event.trigger = TriggerContainer(
-            time=time,
-            tels_with_trigger=np.array([tel_id], dtype=np.uint16),
-            event_type=EventType.SKY_PEDESTAL,
-        )
-        n_pixels = waveform.shape[1]
-        event.r1.tel[tel_id] = R1CameraContainer(
-            waveform=waveform, selected_gain_channel=np.zeros(n_pixels, dtype=np.int8)
-        )
-        return event
-
-    def write(self, run, tel_id, path, noise_rng):
-        """Process and write the run of telescope ``tel_id`` to ``path`` (must not exist)."""
-        sim = self.simulator
-        plan = run.plan
-        rec = run.telescopes[tel_id]
-        readout = self.subarray.tel[tel_id].camera.readout
-        header = RunHeader(self.subarray, plan)
-        monitor = PedestalMonitor(subarray=self.subarray, parent=self, write_at_tool_exit=False)
-        process = ImageProcessor(subarray=self.subarray, parent=self)
-        writer = DataWriter(event_source=header, output_path=path, overwrite=False, parent=self)
-        pt_alt, pt_az = interpolate_altaz(run.pointing_grid_ns, *run.pointing[tel_id], rec.time_ns)
-        times = ns_to_time(rec.time_ns)
-        nsb = sim.nsb_rate_at(plan, rec.true_time_ns)
-        statistics = None
-        event_ids, levels = [], []
-        count = 0
-        for k in range(rec.n_accepted):
-            raise_if_interrupted()
-            time = times[k]
-            if rec.is_pedestal[k]:
-                sim.camera_noise.nsb_rate = float(nsb[k])
-                waveform = pedestal_waveform(sim.camera_noise, noise_rng, readout)
-                ped = self._pedestal_event(plan, tel_id, rec.event_id[k], time, waveform)
-                monitor(ped, tel_id)
-                statistics = ped.monitoring.tel[tel_id].camera.pixel_statistics.pedestal_image
-                continue
-            row = rec.image_index[k]
-            event = ArrayEventContainer(
-                count=count,
-                index=EventIndexContainer(obs_id=plan.obs_id, event_id=int(rec.event_id[k])),
-            )
-            count += 1
-            tel_trigger = TelescopeTriggerContainer(
-                time=time,
-                event_type=EventType.SUBARRAY,
-                n_trigger_pixels=int(run.images["n_patches"][row]),
-            )
-            event.trigger = TriggerContainer(
-                time=time,
-                tels_with_trigger=np.array([tel_id], dtype=np.uint16),
-                event_type=EventType.SUBARRAY,
-                tel={tel_id: tel_trigger},
-            )
-            event.dl1.tel[tel_id] = DL1CameraContainer(
-                image=run.images["charge"][row], peak_time=run.images["peak_time"][row]
-            )
-            if statistics is not None:
-                event.monitoring.tel[tel_id].camera.pixel_statistics.pedestal_image = statistics
-            event.monitoring.tel[tel_id].pointing.altitude = pt_alt[k] * u.rad
-            event.monitoring.tel[tel_id].pointing.azimuth = pt_az[k] * u.rad
-            process(event)
-            writer(event)
-            level = monitor.nsb_level(tel_id)
-            event_ids.append(int(rec.event_id[k]))
-            levels.append(np.nan if level is None else level)
-        sim.camera_noise.nsb_rate = sim.base_nsb_rate
-        writer.finish()
-        monitor.write(path)
-        if count:
-            add_nsb_column(path, tel_id, np.array(event_ids), np.array(levels, dtype=np.float32))
-        write_table(
-            process.check_image.to_table(functions=True),
-            path,
-            DL1_IMAGE_STATISTICS_TABLE,
-            append=True,
-        )
-        grid = run.pointing_grid_ns
-        write_telescope_pointing(path, tel_id, grid_times(grid), *run.pointing[tel_id])
-        return count
-
-
-def pedestal_waveform(camera_noise, rng, readout):
-    """R1 waveform (1, n_pixels, n_samples) of a signal-free (pedestal) event.
-
-    Identical to ``camera_noise.waveforms(rng, readout, zeros, zeros)`` (the pulse template
-    of zero signal is zero, only the noise remains) without the costly template convolution.
-    """
-    n_pixels = readout.n_pixels
-    sample_ns = 1.0 / readout.sampling_rate.to_value("GHz")
-    window_samples = max(camera_noise.integration_window / sample_ns, 1.0)
-    sigma = np.sqrt(camera_noise.pixel_noise_variance / window_samples)
-    shape = (1, n_pixels, readout.n_samples)
-    return (sigma * rng.standard_normal(shape)).astype(np.float32)
-
-
-def add_nsb_column(path, tel_id, event_ids, levels):
-    """Add the per-event ``nsb_level`` column to a parameter table, as sst1m-r0-dl1 does."""
-    node = tel_path(DL1_TEL_PARAMETERS_GROUP, tel_id)
-    table = read_table(path, node)
-    if len(table) != len(event_ids) or np.any(np.asarray(table["event_id"]) != event_ids):
-        raise RuntimeError(f"{path}: {node} rows do not match the written events")
-    table["nsb_level"] = levels
-    table["nsb_level"].description = "camera-average pedestal charge (p.e.), causal"
-    write_table(table, path, node, overwrite=True)
-
-
-def truth_rows(run):
-    """Truth table rows (one per written shower event) of a simulated run."""
-    showers, images = run.showers, run.images
-    rows = []
-    for tel_id, rec in run.telescopes.items():
-        sel = ~rec.is_pedestal
-        idx = rec.image_index[sel]
-        shower = images["shower"][idx]
-        rows.append(
-            Table(
-                {
-                    "obs_id": np.full(len(idx), run.plan.obs_id, dtype=np.int64),
-                    "event_id": rec.event_id[sel],
-                    "tel_id": np.full(len(idx), tel_id, dtype=np.int16),
-                    "shower_id": showers["shower_id"][shower],
-                    "shower_primary_id": showers["primary"][shower].astype(np.int16),
-                    "true_energy": showers["energy"][shower] * u.TeV,
-                    "true_alt": np.rad2deg(showers["alt"][shower]) * u.deg,
-                    "true_az": np.rad2deg(showers["az"][shower]) * u.deg,
-                    "true_core_x": showers["core_x"][shower] * u.m,
-                    "true_core_y": showers["core_y"][shower] * u.m,
-                    "true_x_max": showers["x_max"][shower] * u.g / u.cm**2,
-                    "true_impact": images["impact"][idx] * u.m,
-                    "true_time_ns": rec.true_time_ns[sel],
-                    "time_ns": rec.time_ns[sel],
-                }
-            )
-        )
-    return rows
-
-
-def night_truth(simulator, runs, config):
-    """The content of ``truth.json``: what was injected into the night."""
-    sim = simulator
-    bad = []
-    for run in runs:
-        for flag in run["flags"]:
-            entry = {
-                "type": flag,
-                "obs_id": run["obs_id"],
-                "run_number": run["run_number"],
-                "start_ns": run["start_ns"],
-                "stop_ns": run["start_ns"] + int(round(run["duration_s"] * NS)),
-            }
-            if flag == "cloud":
-                entry["transmission"] = run["transmission"]
-            if flag == "moon":
-                entry["nsb_factor"] = run["nsb_factor"]
-            if flag == "truncated":
-                entry["planned_duration_s"] = run["planned_duration_s"]
-            bad.append(entry)
-    proton = sim.proton_generator
-    gamma = sim.gamma_generator
-    return {
-        "format": "sst1m-toy-night/1",
-        "note": "toy observation night (not CORSIKA + sim_telarray); rates are toy rates",
-        "date": sim.night.isoformat(),
-        "seed": sim.seed,
-        "era": sim.effective_era,
-        "auto_matcher": sim.expected_matcher(),
-        "target": {
-            "name": sim.target_name,
-            "ra_deg": float(sim.target_coord.ra.deg),
-            "dec_deg": float(sim.target_coord.dec.deg),
-        },
-        "wobble_offset_deg": float(sim.schedule.wobble_offset.to_value(u.deg)),
-        "n_wobbles": sim.schedule.n_wobbles,
-        "source_spectrum": {
-            "model": "log-parabola dN/dE = A (E/E0)^(-index - curvature log10(E/E0))",
-            "amplitude_TeV-1_cm-2_s-1": sim.source_amplitude.to_value("TeV-1 cm-2 s-1"),
-            "index": sim.source_index,
-            "curvature": sim.source_curvature,
-            "reference_energy_TeV": sim.source_reference_energy.to_value(u.TeV),
-            "flux_scale": sim.source_flux_scale,
-            "energy_range_TeV": [gamma.e_min, gamma.energy_max],
-            "scatter_radius_m": gamma.scatter_radius,
-            "thrown_rate_hz": sim.gamma_rate,
-        },
-        "background": {
-            "particle": "proton",
-            "model": "power law dN/dE = A (E/TeV)^-index, isotropic",
-            "amplitude_TeV-1_cm-2_s-1_sr-1": sim.proton_amplitude.to_value("TeV-1 cm-2 s-1 sr-1"),
-            "index": sim.proton_index,
-            "energy_range_TeV": [proton.e_min, proton.energy_max],
-            "viewcone_deg": proton.viewcone_radius,
-            "scatter_radius_m": proton.scatter_radius,
-            "reduction_factor": sim.background_reduction,
-            "thrown_rate_hz": sim.proton_rate,
-        },
-        "dead_time_s": sim.clocks.dead_time.to_value(u.s),
-        "pedestal_rate_hz": sim.pedestal_rate.to_value(u.Hz),
-        "nsb_rate_ghz": sim.base_nsb_rate,
-        "bad_periods": bad,
-        "runs": runs,
-        "config": json.loads(json.dumps(config, default=str)),
-    }
 
 
 def run_night(

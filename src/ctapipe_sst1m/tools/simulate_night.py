@@ -15,22 +15,19 @@ from ctapipe.image import ImageCleaner, ImageProcessor
 from ctapipe.image.extractor import ImageExtractor
 from ctapipe.io import DataWriter
 from tqdm.auto import tqdm
-from traitlets.config import Config
 
 from .. import image as _sst1m_image  # noqa: F401  (registers ImageCleanerSST)
 from ..calib.monitoring import PedestalMonitor
-from ..core import SST1MTool, deferred_interruption, packaged_config_path, raise_if_interrupted
-from ..core.config import read_config_file
+from ..core import SST1MTool, deferred_interruption, raise_if_interrupted
 from ..instrument import DATA_TEL_IDS, SST1MArrayLayout
 from ..simulation import CameraNoiseModel, ClusterTrigger, ShowerGenerator, ShowerImageModel
-from ..simulation.clocks import TelescopeClocks, era_for_date
-from ..simulation.night import NightSimulator, RunWriter, data_file_name, night_truth, truth_rows
+from ..simulation.clocks import TelescopeClocks
+from ..simulation.night import NightSimulator
+from ..simulation.night_files import RunWriter, data_file_name, dl1_defaults
+from ..simulation.night_truth import night_truth, run_summary, truth_rows
 from ..simulation.observation import NightSchedule, ObservingConditions
 
 __all__ = ["SimulateNightTool", "main"]
-
-#: sections of the sst1m-r0-dl1 data defaults that the night's DL1 processing uses
-DL1_SECTIONS = ("ImageProcessor", "ImageCleanerSST", "LocalPeakWindowSum", "PedestalMonitor")
 
 
 class SimulateNightTool(SST1MTool, Tool):
@@ -100,8 +97,7 @@ class SimulateNightTool(SST1MTool, Tool):
                 "--output-dir"
             )
         self.output_dir.mkdir(exist_ok=True)
-        data = read_config_file(packaged_config_path("r0_dl1_data.yaml"))
-        defaults = Config({k: data[k] for k in DL1_SECTIONS if k in data})
+        defaults = dl1_defaults()  # the DL1 processing of sst1m-r0-dl1 for data
         defaults.merge(self.config)
         self.update_config(defaults)
 
@@ -111,24 +107,10 @@ class SimulateNightTool(SST1MTool, Tool):
         self.plans = self.simulator.plan()
         self.simulator.start_night(self.plans)
         night = self.simulator.night
-        if self.simulator.era != "auto" and era_for_date(night) != self.simulator.era:
-            self.log.warning(
-                "era %s on %s: sst1m-dl1-stereo --method auto will use %s for this date",
-                self.simulator.era,
-                night,
-                self.simulator.expected_matcher(),
-            )
         names = [data_file_name(t, night, p.run_number) for p in self.plans for t in DATA_TEL_IDS]
         for name in [*names, "truth.json", "truth_events.fits"]:
             self.check_output(self.output_dir / name)
-        self.log.info(
-            "%s: %d runs of %s (era %s, auto matcher %s)",
-            night,
-            len(self.plans),
-            self.simulator.target_name,
-            self.simulator.effective_era,
-            self.simulator.expected_matcher(),
-        )
+        self.log.info("%s: %d runs of %s", night, len(self.plans), self.simulator.target_name)
 
     def start(self):
         """Simulate and write the runs one at a time."""
@@ -142,13 +124,11 @@ class SimulateNightTool(SST1MTool, Tool):
                 for tel_id in DATA_TEL_IDS:
                     name = data_file_name(tel_id, night, plan.run_number)
                     pending = self.prepare_output(self.output_dir / name, suffix=".h5")
-                    noise_rng = self.simulator.pedestal_noise_rng(plan, tel_id)
-                    self.simulator.reseed_timing_fit(plan, tel_id)
-                    self.writer.write(run, tel_id, pending.path, noise_rng)
+                    self.writer.write(run, tel_id, pending.path)
                     pending.commit()
                     Provenance().add_output_file(str(pending.target), role="DL1/Event")
                     files[tel_id] = name
-                self.runs.append(self.simulator.run_summary(run, files))
+                self.runs.append(run_summary(run, files))
                 tables.extend(truth_rows(run))
         self.truth_table = vstack(tables) if tables else None
 
