@@ -18,7 +18,7 @@ from ctapipe_sst1m.simulation.catalogue import resolve_target
 from ctapipe_sst1m.simulation.clocks import apply_dead_time, era_for_date, swat_event_ids
 from ctapipe_sst1m.simulation.night import run_night
 from ctapipe_sst1m.simulation.night_files import pedestal_waveform
-from ctapipe_sst1m.stereo.timestamps import time_to_ns
+from ctapipe_sst1m.stereo.timestamps import ns_to_time, time_to_ns
 from ctapipe_sst1m.tools.dl1_stereo import DL1StereoTool
 from ctapipe_sst1m.tools.simulate_night import SimulateNightTool
 
@@ -394,3 +394,26 @@ def test_existing_outputs_need_overwrite(tmp_path):
     ]
     assert run_tool(SimulateNightTool(), argv=argv, cwd=tmp_path, raises=False) == 2
     assert (out / "truth.json").read_text() == before
+
+
+def test_schedule_starts_at_the_start_zenith_and_splits_the_wobbles():
+    from ctapipe_sst1m.simulation.observation import NightSchedule, ObservingConditions
+
+    location = sst1m_subarray((21, 22)).tel_earth_locations[21]
+    conditions = ObservingConditions()
+    _, mrk421 = resolve_target("Mrk 421")
+    schedule = NightSchedule(date="2024-03-05", n_runs=6, start_zenith=25 * u.deg)
+    runs = schedule.plan(mrk421, location, conditions)
+    assert [r.wobble_index for r in runs] == [0, 0, 0, 1, 1, 1]
+    assert runs[3].start_ns - runs[2].start_ns == (40 + 60) * 10**9  # wobble gap
+    assert runs[1].start_ns - runs[0].start_ns == (40 + 5) * 10**9  # run gap
+    start = AltAz(obstime=ns_to_time(runs[0].start_ns), location=location)
+    assert 90 - mrk421.transform_to(start).alt.deg == pytest.approx(25.0, abs=0.05)
+    later = AltAz(obstime=ns_to_time(runs[0].start_ns + 600 * 10**9), location=location)
+    assert 90 - mrk421.transform_to(later).alt.deg > 25.5  # setting
+    # the Crab never reaches 25 deg at Ondrejov: the night starts at its culmination (28 deg)
+    _, crab = resolve_target("Crab")
+    first = NightSchedule(date="2024-03-05", n_runs=1).plan(crab, location, conditions)[0]
+    frame = AltAz(obstime=ns_to_time(first.start_ns), location=location)
+    culmination = location.lat.deg - crab.dec.deg
+    assert 90 - crab.transform_to(frame).alt.deg == pytest.approx(culmination, abs=0.05)

@@ -55,11 +55,15 @@ def test_excess_of_a_toy_night_matches_the_injected_gammas(toy, tmp_path):
 
     stereo_modes = json.loads((models / "models.json").read_text())["modes"]["stereo"]
     disp, classifier = stereo_modes["disp"]["prefix"], stereo_modes["classifier"]["prefix"]
-    sky = read_table(dl2, f"/dl2/event/subarray/sky/{disp}")
+    keys = ["obs_id", "event_id"]
+    sky = read_table(dl2, f"/dl2/event/subarray/sky/{disp}")[[*keys, f"{disp}_ra", f"{disp}_dec"]]
+    geometry = read_table(dl2, f"/dl2/event/subarray/geometry/{disp}")
     gh = read_table(dl2, f"/dl2/event/subarray/particle_type/{classifier}")
-    events = join(sky, gh, keys=["obs_id", "event_id"])
+    events = join(sky, geometry[[*keys, f"{disp}_is_valid"]], keys=keys)
+    events = join(events, gh[[*keys, f"{classifier}_prediction"]], keys=keys)
     matched = read_table(stereo, "/dl1/service/stereo_matching/events")
-    events = join(events, matched, keys=["obs_id", "event_id"])
+    matched = matched[[*keys, "tel_021_obs_id", "tel_021_event_id"]]
+    events = join(events, matched, keys=keys)
     true = Table.read(night / "truth_events.fits")
     true = true[true["tel_id"] == 21]["obs_id", "event_id", "shower_primary_id"]
     true.rename_columns(["obs_id", "event_id"], ["tel_021_obs_id", "tel_021_event_id"])
