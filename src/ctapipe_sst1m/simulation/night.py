@@ -405,7 +405,8 @@ class NightSimulator(TelescopeComponent):
                 thrown[particle] += len(showers)
                 if len(showers) == 0:
                     continue
-                arrival = t_a + np.floor(count_rng.uniform(size=len(showers)) * (t_b - t_a))
+                offset = np.floor(count_rng.uniform(size=len(showers)) * (t_b - t_a))
+                arrival = t_a + offset.astype(np.int64)  # int64: ns precision
                 parts = self._images(
                     light_rng,
                     noise_rng,
