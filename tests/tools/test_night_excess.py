@@ -20,8 +20,8 @@ from ctapipe_sst1m.simulation.night import run_night
 from ctapipe_sst1m.tools.dl1_dl2 import DL1ToDL2Tool
 from ctapipe_sst1m.tools.dl1_stereo import DL1StereoTool
 
-THETA_CUT = 0.3 * u.deg
-GAMMANESS_CUT = 0.6
+THETA_CUT = 0.4 * u.deg
+GAMMANESS_CUT = 0.5
 
 
 @pytest.mark.slow
@@ -35,7 +35,7 @@ def test_excess_of_a_toy_night_matches_the_injected_gammas(toy, tmp_path):
         run_duration=40.0,
         seed=21,
         config={
-            "NightSimulator": {"source_flux_scale": 10.0},
+            "NightSimulator": {"source_flux_scale": 15.0, "background_reduction": 0.5},
             "NightSchedule": {"start_zenith": "20 deg"},
         },
         extra_args=("--runs-per-wobble=1",),

@@ -113,7 +113,6 @@ class SimulatedRun:
     thrown: dict = field(default_factory=dict)
     pointing_grid_ns: np.ndarray | None = None
     pointing: dict = field(default_factory=dict)
-    nsb_rate: object = None
 
 
 class NightSimulator(TelescopeComponent):
