@@ -55,6 +55,7 @@ from .calibration_files import (
 from .containers import DigiCamCalibrationContainer
 from .digicam_modules import module_pixels
 from .pedestal_variance import RollingPedestalRMS, sample_rms
+from .r1_kernel import r0_to_r1
 from .vdrop import VDROP_MODELS
 
 __all__ = ["DigiCamR0Corrections", "DEFAULT_MODULE_SWAPS"]
@@ -440,11 +441,8 @@ class DigiCamR0Corrections(TelescopeComponent):
         if state.dirty:
             self._refresh(tel_id, state)
 
-        r1 = waveform.astype(np.float32)
-        r1 -= baseline.astype(np.float32)[:, np.newaxis]
-        r1 *= state.scale
-
-        saturated = waveform.max(axis=1) >= self.saturation_threshold
+        # one compiled pass: float32(raw) - float32(baseline), times scale, saturation test
+        r1, saturated = r0_to_r1(waveform, baseline, state.scale.ravel(), self.saturation_threshold)
         n_saturated = int(np.count_nonzero(saturated))
         pixel_status = np.full(len(baseline), _STORED, dtype=np.uint8)
         if n_saturated:
