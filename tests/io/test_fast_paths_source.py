@@ -30,10 +30,8 @@ def test_chunked_trigger_times_equal_per_event_times(
     protozfits_resources, calibration_config, name, n_events
 ):
     with SST1MEventSource(protozfits_resources / name, config=calibration_config) as source:
-        events = [
-            (event.trigger.time, event.trigger.tel[source.tel_id].time, event.sst1m.tel[source.tel_id])
-            for event in source
-        ]
+        tel_id = source.tel_id
+        events = [(e.trigger.time, e.trigger.tel[tel_id].time, e.sst1m.tel[tel_id]) for e in source]
     assert len(events) == n_events
     for time, tel_time, raw in events:
         expected = tai_ns_to_time(raw.tai_time_ns)  # the former per-event conversion
