@@ -7,6 +7,7 @@ from .calibration_files import (
     read_window_transmittance,
 )
 from .containers import DigiCamCalibrationContainer
+from .invalid_pixels import CachedNeighborAverage
 from .mc_corrections import SST1MPDECorrection
 from .monitoring import PedestalMonitor, RollingPixelWindow, nsb_rate_label
 from .pedestal_variance import RollingPedestalRMS, sample_rms
@@ -14,6 +15,7 @@ from .r0_corrections import DEFAULT_MODULE_SWAPS, DigiCamR0Corrections
 from .vdrop import VDROP_MODELS, VdropModel, baseline_shift, vdrop_factor
 
 __all__ = [
+    "CachedNeighborAverage",
     "CalibrationFileError",
     "DarkRunCalibration",
     "DEFAULT_MODULE_SWAPS",
