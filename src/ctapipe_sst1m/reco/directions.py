@@ -12,18 +12,30 @@ import astropy.units as u
 import numpy as np
 
 __all__ = [
+    "spherical_to_unit_vectors",
     "altaz_to_unit_vectors",
     "unit_vectors_to_altaz",
     "angular_distance",
     "disp_candidates",
     "disp_unit_vectors",
     "telescope_to_unit_vectors",
+    "unit_vectors_to_telescope",
     "sign_combinations",
     "choose_sign_combination",
 ]
 
 #: Sign combinations of two telescopes in the order of the reference (first letter: lower tel_id).
 TWO_TELESCOPE_COMBINATIONS = ("pp", "mm", "mp", "pm")
+
+
+def spherical_to_unit_vectors(lon, lat):
+    """Cartesian unit vectors ``(..., 3)`` of longitudes/latitudes in radians (plain arrays).
+
+    ``(cos lat cos lon, cos lat sin lon, sin lat)``: with ``lon = az`` the vectors of
+    `altaz_to_unit_vectors`, with ``lon = -az`` ctapipe's right-handed ground-frame directions.
+    """
+    cos_lat = np.cos(lat)
+    return np.stack([cos_lat * np.cos(lon), cos_lat * np.sin(lon), np.sin(lat)], axis=-1)
 
 
 @u.quantity_input(alt=u.deg, az=u.deg)
@@ -33,10 +45,7 @@ def altaz_to_unit_vectors(alt, az):
     Only differences and means of these vectors are used, so the handedness does not matter
     as long as `unit_vectors_to_altaz` is its inverse.
     """
-    alt_rad = alt.to_value(u.rad)
-    az_rad = az.to_value(u.rad)
-    cos_alt = np.cos(alt_rad)
-    return np.stack([cos_alt * np.cos(az_rad), cos_alt * np.sin(az_rad), np.sin(alt_rad)], axis=-1)
+    return spherical_to_unit_vectors(az.to_value(u.rad), alt.to_value(u.rad))
 
 
 def unit_vectors_to_altaz(vectors):
@@ -55,9 +64,10 @@ def unit_vectors_to_altaz(vectors):
 
 
 def angular_distance(first, second):
-    """Great-circle angle in radians between two arrays of unit vectors ``(..., 3)``.
+    """Great-circle angle in radians between two arrays of vectors ``(..., 3)``.
 
-    Uses ``atan2(|a × b|, a · b)``, which is accurate for small and large angles alike.
+    Uses ``atan2(|a × b|, a · b)``, which is accurate for small and large angles alike and does
+    not need normalised vectors (both terms scale with ``|a| |b|``).
     """
     cross = np.linalg.norm(np.cross(first, second), axis=-1)
     dot = np.sum(first * second, axis=-1)
@@ -81,6 +91,24 @@ def telescope_to_unit_vectors(fov_lon, fov_lat, pointing_alt, pointing_az):
     x1 = cos_alt * x - sin_alt * z
     z1 = sin_alt * x + cos_alt * z
     return np.stack([cos_az * x1 - sin_az * y, sin_az * x1 + cos_az * y, z1], axis=-1)
+
+
+def unit_vectors_to_telescope(vectors, pointing_alt, pointing_az):
+    """Inverse of `telescope_to_unit_vectors`: telescope-frame ``fov_lon, fov_lat`` [rad] of
+    AltAz vectors ``(..., 3)`` (need not be normalised) for a pointing given in radians.
+
+    The rotation ``R_y(-alt₀) R_z(az₀)`` of ctapipe's ``AltAz`` → ``TelescopeFrame``
+    transformation, written out element by element.
+    """
+    vectors = np.asarray(vectors, dtype=np.float64)
+    x, y, z = vectors[..., 0], vectors[..., 1], vectors[..., 2]
+    cos_alt, sin_alt = np.cos(pointing_alt), np.sin(pointing_alt)
+    cos_az, sin_az = np.cos(pointing_az), np.sin(pointing_az)
+    x1 = cos_az * x + sin_az * y
+    y1 = -sin_az * x + cos_az * y
+    x2 = cos_alt * x1 + sin_alt * z
+    z2 = -sin_alt * x1 + cos_alt * z
+    return np.arctan2(y1, x2), np.arctan2(z2, np.hypot(x2, y1))
 
 
 def disp_unit_vectors(fov_lon, fov_lat, psi, disp, pointing_alt, pointing_az):

@@ -27,7 +27,7 @@ from ctapipe.tools.process import ProcessorTool
 from tqdm.auto import tqdm
 from traitlets.config import Config
 
-from ..calib.monitoring import PedestalMonitor
+from ..calib.monitoring import MonitoringTablesOutput, PedestalMonitor
 from ..core import PendingOutput, reject_extra_arguments
 from ..io import SST1MEventSource
 from ..io.fast_writer import speed_up_data_writer
@@ -142,13 +142,17 @@ class SST1MR0DL1Tool(ProcessorTool):
         overrides.PedestalMonitor.output_path = str(self._tmp_path)
         self.update_config(overrides)
 
+        # entered before the DataWriter, so that it writes after the writer closed the file
+        tables_output = self.enter_context(MonitoringTablesOutput(path=self._tmp_path))
         super().setup()
         speed_up_data_writer(self.write)  # same tables and values, found once per table
         subarray = self.event_source.subarray
         self.monitor = getattr(self.event_source, "pedestal_monitoring", None)
         self._call_monitor = False
         if not isinstance(self.monitor, PedestalMonitor):
-            self.monitor = PedestalMonitor(subarray=subarray, parent=self)
+            # simulations: no SST-1M source owns a monitor (see calib.monitoring)
+            self.monitor = PedestalMonitor(subarray=subarray, parent=self, write_at_tool_exit=False)
+            tables_output.attach(self.monitor)
             self._call_monitor = True
         self._event_types = Counter()
         self._nsb_rows = defaultdict(list)
@@ -181,14 +185,14 @@ class SST1MR0DL1Tool(ProcessorTool):
             disable=not self.progress_bar,
         ):
             self._event_types[event.trigger.event_type.name] += 1
-            if self._call_monitor:
-                self.monitor(event)
             if not self.event_type_filter(event):
                 continue
             if not self.software_trigger(event):
                 continue
             for mon_source in self._monitoring_sources:
                 mon_source.fill_monitoring_container(event)
+            if self._call_monitor:  # after the monitoring sources: NSB charges as the images
+                self.monitor(event)
             if self.should_calibrate:
                 self.calibrate(event)
             if self.should_compute_dl1:
@@ -220,8 +224,6 @@ class SST1MR0DL1Tool(ProcessorTool):
             # close the DataWriter and the source now, so that the file can be completed
             self._keep_tmp = True
             self._exit_stack.close()  # also appends the monitoring tables (PedestalMonitor)
-            if not self.monitor._written:
-                self.monitor.write(self._tmp_path)
             if self.write.write_dl1_parameters:
                 self._add_nsb_column()
             self._output.commit()
@@ -252,16 +254,17 @@ class SST1MR0DL1Tool(ProcessorTool):
         """The short human-readable summary printed at the end of the run."""
         types = ", ".join(f"{name} {n}" for name, n in sorted(self._event_types.items()))
         lines = [f"sst1m-r0-dl1: {self.output_path}", f"  events by type: {types or 'none'}"]
-        tel_ids = sorted(set(self._n_images) | set(self.monitor._states))
+        tel_ids = sorted(set(self._n_images) | set(self.monitor.telescopes))
         for tel_id in tel_ids:
-            level = self.monitor.nsb_level(tel_id)
+            info = self.monitor.summary(tel_id)
+            level = info.get("nsb_level")
             level_text = "unknown" if level is None else f"{level:.2f} p.e."
-            rate = self.monitor.nsb_rate(tel_id)
-            source = self.monitor.statistics_source(tel_id)
             lines.append(
-                f"  tel {tel_id}: NSB level {level_text} (bin {rate!r}, from {source},"
-                f" {self.monitor.n_pedestal_events(tel_id)} pedestal events),"
+                f"  tel {tel_id}: NSB level {level_text} (bin {info.get('nsb_rate')!r}, from"
+                f" {info.get('source')}, {info.get('n_pedestal_events', 0)} pedestal events),"
                 f" pixels flagged {self._flagged.get(tel_id, 0)},"
+                f" saturated pixels {info.get('n_pixels_saturated', 0)}"
+                f" ({info.get('n_pixels_reintegrated', 0)} re-integrated),"
                 f" images surviving cleaning {self._n_surviving[tel_id]}/{self._n_images[tel_id]}"
             )
         return "\n".join(lines)
