@@ -7,6 +7,7 @@ from .calibration_files import (
     read_window_transmittance,
 )
 from .containers import DigiCamCalibrationContainer
+from .invalid_pixels import CachedNeighborAverage
 from .mc_corrections import SST1MPDECorrection
 from .monitoring import PedestalMonitor
 from .monitoring_tables import MonitoringTablesOutput
@@ -18,6 +19,7 @@ from .saturation import SaturationReintegration
 from .vdrop import VDROP_MODELS, VdropModel, baseline_shift, vdrop_factor
 
 __all__ = [
+    "CachedNeighborAverage",
     "CalibrationFileError",
     "DarkRunCalibration",
     "DEFAULT_MODULE_SWAPS",

@@ -61,6 +61,7 @@ from .calibration_files import (
 from .containers import DigiCamCalibrationContainer
 from .digicam_modules import module_pixels
 from .pedestal_variance import RollingPedestalRMS, sample_rms
+from .r1_kernel import r0_to_r1
 from .saturation import SaturationReintegration
 from .vdrop import VDROP_MODELS
 
@@ -464,10 +465,8 @@ class DigiCamR0Corrections(TelescopeComponent):
         if state.dirty:
             self._refresh(tel_id, state)
 
-        r1 = waveform.astype(np.float32)
-        r1 -= baseline.astype(np.float32)[:, np.newaxis]
-
-        peak = waveform.max(axis=1)
+        # one compiled pass: (float32(raw) - float32(baseline)) * scale, and the raw peaks
+        r1, peak = r0_to_r1(waveform, baseline, state.scale.ravel())
         saturated = (peak >= self.saturation_threshold) | (
             peak - baseline > self.saturation.max_linear_adc
         )
@@ -476,10 +475,13 @@ class DigiCamR0Corrections(TelescopeComponent):
         reintegrated = failed = _NO_PIXELS
         if n_saturated:
             pixel_status[saturated] |= _SATURATED
+            # the re-integration repairs baseline-subtracted ADC: those rows again, unscaled
+            unscaled = waveform.astype(np.float32)
+            unscaled -= baseline.astype(np.float32)[:, np.newaxis]
             reintegrated, failed = self._reintegrate(
-                tel_id, state, waveform, baseline, r1, saturated
+                tel_id, state, waveform, baseline, unscaled, saturated
             )
-        r1 *= state.scale
+            r1[saturated] = unscaled[saturated] * state.scale[saturated]
 
         n_reintegrated = int(np.count_nonzero(reintegrated))
         counts = state.saturation_counts

@@ -55,7 +55,9 @@ def tai_minus_utc_seconds(clock_ns):
 def tai_ns_to_time(tai_ns):
     """astropy ``Time`` (TAI) from integer ns since 1970-01-01 TAI, keeping ns precision.
 
-    ``tai_ns`` may be a scalar or an array (int64); an array gives an array ``Time``.
+    ``tai_ns`` is an int or an integer array; an array gives one vectorised ``Time`` whose
+    elements equal, bit for bit, the scalar conversion of each value (building one ``Time``
+    per event costs ~0.1 ms, indexing an array of them a fifth of that).
     """
     if np.ndim(tai_ns) == 0:
         seconds, nanoseconds = divmod(int(tai_ns), NS_PER_S)

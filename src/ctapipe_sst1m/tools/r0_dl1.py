@@ -30,6 +30,7 @@ from traitlets.config import Config
 from ..calib.monitoring import MonitoringTablesOutput, PedestalMonitor
 from ..core import PendingOutput, reject_extra_arguments
 from ..io import SST1MEventSource
+from ..io.fast_writer import speed_up_data_writer
 
 __all__ = ["SST1MR0DL1Tool", "default_config_path", "main"]
 
@@ -144,6 +145,7 @@ class SST1MR0DL1Tool(ProcessorTool):
         # entered before the DataWriter, so that it writes after the writer closed the file
         tables_output = self.enter_context(MonitoringTablesOutput(path=self._tmp_path))
         super().setup()
+        speed_up_data_writer(self.write)  # same tables and values, found once per table
         subarray = self.event_source.subarray
         self.monitor = getattr(self.event_source, "pedestal_monitoring", None)
         self._call_monitor = False
