@@ -166,9 +166,11 @@ def _importance_figure(plt, reco, mode, kind):
         except (KeyError, ValueError, AttributeError):
             title = str(key)
         ax.set_title(title, fontsize=10)
-        ax.set_xlabel("mean decrease in impurity (bar: spread over trees)")
+        ax.set_xlabel("mean decrease in impurity")
         ax.grid(alpha=0.3, axis="x")
-    fig.suptitle(f"{mode} {_KIND_TITLES.get(kind, kind)}: feature importance")
+    fig.suptitle(
+        f"{mode} {_KIND_TITLES.get(kind, kind)}: feature importance (error bars: spread over trees)"
+    )
     return fig
 
 
