@@ -1,10 +1,13 @@
 """Shared fixtures: paths to the reference data beside the checkout and to real DigiCam files."""
 
 import os
+import subprocess
+import sys
 from importlib.resources import files
 from pathlib import Path
 
 import pytest
+from ctapipe.core import run_tool
 from traitlets.config import Config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -53,3 +56,87 @@ def calibration_config(reference_dir):
             }
         }
     )
+
+
+# ---------------------------------------------------------------- toy MC and models
+# (used by tests/tools and by the real-data chain test, tests/test_real_chain.py)
+BIN = Path(sys.executable).parent
+
+SMALL = """
+EnergyRegressor:
+  model_config: {n_estimators: 20, max_depth: 12, min_samples_leaf: 5, n_jobs: 1, random_state: 42}
+DispReconstructor:
+  norm_config: {n_estimators: 20, max_depth: 12, min_samples_leaf: 5, n_jobs: 1, random_state: 42}
+  sign_config: {n_estimators: 20, max_depth: 12, min_samples_leaf: 5, n_jobs: 1, random_state: 42}
+ParticleClassifier:
+  model_config: {n_estimators: 20, max_depth: 12, min_samples_leaf: 5, n_jobs: 1, random_state: 42}
+"""
+
+
+def _simulate(tmp, particle, n, seed, stereo=True):
+    dl1 = tmp / f"{particle}_{seed}.dl1.h5"
+    subprocess.run(
+        [
+            str(BIN / "sst1m-simulate"),
+            "--particle",
+            particle,
+            "--n-showers",
+            str(n),
+            "--seed",
+            str(seed),
+            "-o",
+            str(dl1),
+            "-q",
+        ],
+        check=True,
+    )
+    if not stereo:
+        return dl1
+    out = tmp / f"{particle}_{seed}.h5"
+    subprocess.run(
+        [
+            str(BIN / "ctapipe-process"),
+            "-i",
+            str(dl1),
+            "-o",
+            str(out),
+            "--write-parameters",
+            "-q",
+            "--no-progress",
+            "--ShowerProcessor.reconstructor_types=HillasReconstructor",
+            "--DataWriter.write_dl2=True",
+        ],
+        check=True,
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def toy(tmp_path_factory):
+    """Toy MC (MC telescopes 1/2) and small mono+stereo models trained once per session."""
+    tmp = tmp_path_factory.mktemp("toy_dl2")
+    from ctapipe_sst1m.tools.train_models import TrainModelsTool
+
+    files = {
+        "gamma": _simulate(tmp, "gamma-diffuse", 40000, 1),
+        "proton": _simulate(tmp, "proton", 100000, 1),
+        "gamma_test": _simulate(tmp, "gamma-diffuse", 30000, 2),
+        "mono_only": _simulate(tmp, "gamma-diffuse", 3000, 3, stereo=False),
+    }
+    (tmp / "small.yaml").write_text(SMALL)
+    models = tmp / "models"
+    ret = run_tool(
+        TrainModelsTool(),
+        [
+            "--gamma",
+            str(files["gamma"]),
+            "--proton",
+            str(files["proton"]),
+            "-o",
+            str(models),
+            "-c",
+            str(tmp / "small.yaml"),
+        ],
+    )
+    assert ret == 0
+    return tmp, files, models

@@ -26,8 +26,10 @@ from ctapipe.instrument import SubarrayDescription
 from ctapipe.io import read_table
 
 from ..core import expand_input_paths
+from ..io.datamodel import DL0_TEL_POINTING_GROUP, FIXED_POINTING_GROUP
+from ..io.pointing_tables import TelescopePointing, read_telescope_pointing
 from .geometry import PREFIX, TableHillasReconstructor
-from .timestamps import time_to_ns
+from .timestamps import ns_to_time, time_to_ns
 
 __all__ = [
     "StereoInputError",
@@ -40,8 +42,8 @@ PARAMETERS = "/dl1/event/telescope/parameters"
 IMAGES = "/dl1/event/telescope/images"
 TEL_TRIGGER = "/dl1/event/telescope/trigger"
 SUB_TRIGGER = "/dl1/event/subarray/trigger"
-DL0_POINTING = "/dl0/monitoring/telescope/pointing"
-FIXED_POINTING = "/configuration/telescope/pointing"
+DL0_POINTING = DL0_TEL_POINTING_GROUP
+FIXED_POINTING = FIXED_POINTING_GROUP
 OBSERVATION = "/configuration/observation"
 SERVICE = "/dl1/service/stereo_matching"
 
@@ -76,8 +78,7 @@ class TelescopeDL1:
     trigger_rows: np.ndarray
     time_ns: np.ndarray
     has_images: bool
-    pointing: Table | None
-    fixed_pointing: Table | None
+    pointing: TelescopePointing
 
     @property
     def obs_ids(self):
@@ -86,21 +87,8 @@ class TelescopeDL1:
 
     def pointing_at(self, time_ns):
         """Telescope pointing (alt, az) at the given times (interpolated or fixed)."""
-        if self.pointing is not None:
-            t = time_to_ns(self.pointing["time"])
-            order = np.argsort(t)
-            alt = u.Quantity(self.pointing["altitude"]).to_value(u.deg)[order]
-            az = np.unwrap(u.Quantity(self.pointing["azimuth"]).to_value(u.rad)[order])
-            ref = t[order][0]
-            x = (np.asarray(time_ns) - ref).astype(float)
-            alt_i = np.interp(x, (t[order] - ref).astype(float), alt)
-            az_i = np.rad2deg(np.mod(np.interp(x, (t[order] - ref).astype(float), az), 2 * np.pi))
-            return alt_i * u.deg, az_i * u.deg
-        row = self.fixed_pointing[0]
-        n = len(np.atleast_1d(time_ns))
-        alt = u.Quantity(row["telescope_pointing_altitude"]).to(u.deg)
-        az = u.Quantity(row["telescope_pointing_azimuth"]).to(u.deg)
-        return np.full(n, alt.value) * u.deg, np.full(n, az.value) * u.deg
+        time = ns_to_time(np.atleast_1d(time_ns))
+        return self.pointing.at(time, clip=True)
 
 
 def read_telescope_dl1(path):
@@ -125,12 +113,11 @@ def read_telescope_dl1(path):
         param_keys = h5.get_node(f"{PARAMETERS}/{tel_nodes[0]}").read(field="event_id")
         param_obs = h5.get_node(f"{PARAMETERS}/{tel_nodes[0]}").read(field="obs_id")
         has_images = f"{IMAGES}/{tel_nodes[0]}" in h5
-        has_dl0 = f"{DL0_POINTING}/{tel_nodes[0]}" in h5
-        has_fixed = f"{FIXED_POINTING}/{tel_nodes[0]}" in h5
+        pointing = read_telescope_pointing(h5, tel_id)
         has_obs = f"{OBSERVATION}/observation_block" in h5
     if not has_obs:
         raise StereoInputError(f"{path}: no {OBSERVATION}/observation_block; not a ctapipe file")
-    if not (has_dl0 or has_fixed):
+    if pointing is None:
         raise StereoInputError(
             f"{path}: no telescope pointing ({DL0_POINTING} or {FIXED_POINTING}); "
             "re-run the DL1 step with pointing information"
@@ -161,10 +148,7 @@ def read_telescope_dl1(path):
         trigger_rows=trigger_rows,
         time_ns=np.atleast_1d(time_ns),
         has_images=has_images,
-        pointing=read_table(path, f"{DL0_POINTING}/{_tel_node(tel_id)}") if has_dl0 else None,
-        fixed_pointing=(
-            read_table(path, f"{FIXED_POINTING}/{_tel_node(tel_id)}") if has_fixed else None
-        ),
+        pointing=pointing,
     )
 
 
@@ -390,7 +374,7 @@ def write_stereo_file(output, files, tel_ids, observations, diagnostics, reco_co
 
 def _write_pointing(out, tel_files, tel_id, observations, slot):
     node = _tel_node(tel_id)
-    if all(f.pointing is not None for f in tel_files):
+    if all(f.pointing.kind == "monitoring" for f in tel_files):
         parts = []
         for f in tel_files:
             with tables.open_file(f.path) as h5:
