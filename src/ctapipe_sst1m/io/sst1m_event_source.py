@@ -37,6 +37,7 @@ from .clock import (
 )
 from .containers import SST1MArrayEventContainer
 from .event_types import ctapipe_event_type
+from .iers_check import check_iers_coverage
 from .pointing import AltAzTrack, parse_target
 from .pointing_tables import PointingRecorder
 from .tool_outputs import register_at_tool_exit, tool_output_path
@@ -217,6 +218,7 @@ class SST1MEventSource(EventSource):
         )
         self._wr_start_ns = round(Time(self.white_rabbit_start, scale="utc").unix) * NS_PER_S
         self._first_time = tai_ns_to_time(self._first_clock + self._tai_offset_ns)
+        check_iers_coverage(self._first_time, self.log)
 
         self._obs_id = self._decide_obs_id(paths[0])
         self._use_swat = self._swat_available()
