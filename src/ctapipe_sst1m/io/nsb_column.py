@@ -12,8 +12,9 @@ from ctapipe.io import read_table, write_table
 
 from ..core.errors import SST1MInputError
 from .datamodel import DL1_TEL_PARAMETERS_GROUP, tel_path
+from .write_check import check_written
 
-__all__ = ["add_nsb_column"]
+__all__ = ["add_nsb_column", "complete_dl1_file"]
 
 DESCRIPTION = "camera-average pedestal charge (p.e.), causal"
 
@@ -45,3 +46,17 @@ def add_nsb_column(path, rows):
         table["nsb_level"] = np.array([r[2] for r in tel_rows], dtype=np.float32)
         table["nsb_level"].description = DESCRIPTION
         write_table(table, path, node, overwrite=True)
+
+
+def complete_dl1_file(path, target, write_monitoring=None, nsb_rows=None):
+    """Finish a closed DL1 file before it is committed as ``target``.
+
+    Calls ``write_monitoring(path)`` if given, checks that no write was lost
+    (`check_written`), adds the ``nsb_level`` column when ``nsb_rows`` is given, checks again.
+    """
+    if write_monitoring is not None:
+        write_monitoring(path)
+    check_written(path, name=target)
+    if nsb_rows is not None:
+        add_nsb_column(path, nsb_rows)
+        check_written(path, name=target)

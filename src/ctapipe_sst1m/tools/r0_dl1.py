@@ -23,9 +23,8 @@ from ..core.config import packaged_config_path, read_config_file
 from ..core.signals import deferred_interruption, raise_if_interrupted
 from ..io import SST1MEventSource
 from ..io.input_check import check_event_input
-from ..io.nsb_column import add_nsb_column
+from ..io.nsb_column import complete_dl1_file
 from ..io.tool_outputs import at_exit
-from ..io.write_check import check_written
 
 __all__ = ["SST1MR0DL1Tool", "default_config_path", "main"]
 
@@ -166,15 +165,11 @@ sst1m-r0-dl1 -i raw.fits.fz -o dl1_recleaned.h5 --reclean dl1.h5
             print(self.bookkeeping.summary_text(self.name, self.output_path, self.monitor))
 
     def _complete_output(self):
-        if not self._finished:
-            return  # failure or interruption: the pending output is discarded
-        if not self.monitor._written:
-            self.monitor.write(self._output.path)
-        check_written(self._output.path, name=self.output_path)  # a full disk fails the run
-        if self.write.write_dl1_parameters:
-            add_nsb_column(self._output.path, self.bookkeeping.nsb_rows)
-            check_written(self._output.path, name=self.output_path)
-        self._output.commit()
+        if self._finished:  # else failure or interruption: the pending output is discarded
+            rows = self.bookkeeping.nsb_rows if self.write.write_dl1_parameters else None
+            monitoring = None if self.monitor._written else self.monitor.write
+            complete_dl1_file(self._output.path, self.output_path, monitoring, rows)
+            self._output.commit()
 
 
 def main():
