@@ -87,8 +87,8 @@ class TelescopeDL1:
 
     def pointing_at(self, time_ns):
         """Telescope pointing (alt, az) at the given times (interpolated or fixed)."""
-        time = ns_to_time(np.atleast_1d(time_ns))
-        return self.pointing.at(time, clip=True)
+        alt, az = self.pointing.at(ns_to_time(np.atleast_1d(time_ns)), clip=True)
+        return (alt[0], az[0]) if np.ndim(time_ns) == 0 else (alt, az)
 
 
 def read_telescope_dl1(path):
