@@ -122,7 +122,7 @@ def test_bad_output_gives_clear_error(digicam_2018_file, tmp_path, sst1m_dl1):
         != 0
     )
     # nothing left behind next to the output
-    assert not list(tmp_path.glob(".*.tmp.h5"))
+    assert not list(tmp_path.glob(".*.part.h5")) and not missing_dir.exists()
 
 
 # ---------------------------------------------------------------- bad input and faults (#13 §4)
