@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONSTRAINTS := requirements/constraints.txt
 DEMO_DIR ?= demo_output
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n auto
 
 # keep numerical libraries to one thread per process: CI has 2 cores and we run 1 process per core
 export OMP_NUM_THREADS ?= 1

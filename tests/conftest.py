@@ -16,6 +16,16 @@ SHARED_DIR = Path(os.environ.get("SST1M_SHARED_DIR", REPO_ROOT.parent / "shared"
 REFERENCE_DIR = SHARED_DIR / "reference" / "sst1mpipe-data"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _run_outside_the_checkout(tmp_path_factory):
+    """Run every test from a scratch directory, so that tools never write into the checkout
+    (ctapipe writes ``<tool>.provenance.log`` into the current directory by default)."""
+    previous = Path.cwd()
+    os.chdir(tmp_path_factory.mktemp("cwd"))
+    yield
+    os.chdir(previous)
+
+
 @pytest.fixture(scope="session")
 def reference_dir():
     """Directory with the real SST-1M instrument and calibration files (never copied here)."""

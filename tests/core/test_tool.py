@@ -7,6 +7,7 @@ import signal
 import pytest
 from ctapipe.core import Tool, run_tool
 from ctapipe.core.traits import Bool, Unicode
+from tables import HDF5ExtError
 from traitlets.config import Config
 
 from ctapipe_sst1m.core import (
@@ -39,6 +40,9 @@ class DemoTool(SST1MTool, Tool):
             raise SST1MInputError("bad.h5: not a DL1 file; give a DL1 file")
         if self.fail == "nospace":
             raise OSError(errno.ENOSPC, "No space left on device", str(self.pending.path))
+        if self.fail == "hdf5":
+            trace = "HDF5 error back trace\n\n  File H5Dio.c\n\nProblems appending the records."
+            raise HDF5ExtError(trace)
         if self.fail == "signal":
             os.kill(os.getpid(), signal.SIGTERM)
 
@@ -63,14 +67,18 @@ def test_success_and_overwrite(tmp_path):
     assert _run(tmp_path, f"-o={out}", "--overwrite") == 0
 
 
-@pytest.mark.parametrize("how", ["input", "nospace"])
+@pytest.mark.parametrize("how", ["input", "nospace", "hdf5"])
 def test_errors_are_one_line_and_leave_nothing(tmp_path, how, capsys):
     out = tmp_path / "out.txt"
     assert _run(tmp_path, f"-o={out}", f"--fail={how}") == 2
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
     err = capsys.readouterr().err
-    expected = "not a DL1 file" if how == "input" else "no space left on the device"
+    expected = {
+        "input": "not a DL1 file",
+        "nospace": "no space left on the device",
+        "hdf5": "HDF5 error: Problems appending the records.; check",
+    }[how]
     assert expected in err
     assert "Traceback" not in err
 
@@ -139,3 +147,10 @@ def test_deferred_interruption_raises_at_the_safe_point():
             raise_if_interrupted()
             reached.append("never")
     assert reached == ["after the signal"]
+
+
+def test_logs_have_no_colour_codes_when_not_on_a_terminal(tmp_path, capsys):
+    assert _run(tmp_path, f"-o={tmp_path / 'out.txt'}", "--fail=input") == 2
+    err = capsys.readouterr().err
+    assert "ERROR" in err
+    assert "\x1b[" not in err

@@ -8,7 +8,7 @@ Shared by the stereo-matching tests (``tests/stereo``) and the DL1->DL2 tool tes
 import numpy as np
 from astropy.table import Table
 
-from ctapipe_sst1m.stereo import ns_to_time
+from ctapipe_sst1m.io.clock import tai_ns_to_time
 
 
 def split_telescope(
@@ -77,7 +77,7 @@ def split_telescope(
         fixed = src.get_node(f"/configuration/telescope/pointing/{node}").read()[0]
     pointing = Table(
         {
-            "time": ns_to_time([t.min() - 60 * 10**9, max(t.max(), 1) + 60 * 10**9]),
+            "time": tai_ns_to_time([t.min() - 60 * 10**9, max(t.max(), 1) + 60 * 10**9]),
             "azimuth": np.full(2, fixed["telescope_pointing_azimuth"]) * u.rad,
             "altitude": (
                 np.full(2, fixed["telescope_pointing_altitude"]) * u.rad

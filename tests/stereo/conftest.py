@@ -5,7 +5,7 @@ import pytest
 from astropy.table import Table
 from toy_dl1 import split_telescope
 
-from ctapipe_sst1m.stereo import ns_to_time
+from ctapipe_sst1m.io.clock import tai_ns_to_time
 
 T0_NS = 1_700_000_000 * 1_000_000_000  # November 2023, TAI
 
@@ -43,7 +43,7 @@ def make_streams(
     )
     table1 = Table(
         {
-            "time": ns_to_time(t1),
+            "time": tai_ns_to_time(t1),
             "event_id": np.arange(seen_1.sum()),
             "swat_id": shower[seen_1],
             "shower": shower[seen_1],
@@ -52,7 +52,7 @@ def make_streams(
     )
     table2 = Table(
         {
-            "time": ns_to_time(t2),
+            "time": tai_ns_to_time(t2),
             "event_id": np.arange(seen_2.sum()),
             "swat_id": shower[seen_2],
             "shower": shower[seen_2],

@@ -116,3 +116,30 @@ def test_same_results_as_hillas_reconstructor(divergent):
     ref = reference[:, 1:]
     assert np.all(np.isnan(ours[~valid]))
     np.testing.assert_allclose(ours[valid], ref[valid], rtol=1e-6, atol=1e-9)
+
+
+def test_unit_vectors_to_telescope_inverts_telescope_to_unit_vectors():
+    from astropy.coordinates import AltAz, SkyCoord
+    from ctapipe.coordinates import TelescopeFrame
+
+    from ctapipe_sst1m.reco.directions import (
+        telescope_to_unit_vectors,
+        unit_vectors_to_telescope,
+    )
+
+    rng = np.random.default_rng(7)
+    lon, lat = np.deg2rad(rng.uniform(-5, 5, (2, 50)))
+    alt, az = np.deg2rad(rng.uniform(20, 89, 50)), np.deg2rad(rng.uniform(0, 360, 50))
+    vectors = telescope_to_unit_vectors(lon, lat, alt, az)
+    back_lon, back_lat = unit_vectors_to_telescope(3.0 * vectors, alt, az)  # not normalised
+    np.testing.assert_allclose(back_lon, lon, atol=1e-12)
+    np.testing.assert_allclose(back_lat, lat, atol=1e-12)
+    # and it is astropy's AltAz -> TelescopeFrame transformation
+    pointing = SkyCoord(alt=alt[0] * u.rad, az=az[0] * u.rad, frame=AltAz())
+    source = SkyCoord(alt=(alt[0] + 0.02) * u.rad, az=(az[0] - 0.03) * u.rad, frame=AltAz())
+    expected = source.transform_to(TelescopeFrame(telescope_pointing=pointing))
+    x = np.cos(source.alt.rad) * np.cos(source.az.rad)
+    y = np.cos(source.alt.rad) * np.sin(source.az.rad)
+    got = unit_vectors_to_telescope([x, y, np.sin(source.alt.rad)], alt[0], az[0])
+    assert got[0] == pytest.approx(expected.fov_lon.rad, abs=1e-12)
+    assert got[1] == pytest.approx(expected.fov_lat.rad, abs=1e-12)

@@ -2,11 +2,13 @@
 
 from datetime import date
 
+import astropy.units as u
 import numpy as np
 import pytest
 from astropy.table import vstack
 from traitlets.config import Config
 
+from ctapipe_sst1m.io.clock import tai_ns_to_time
 from ctapipe_sst1m.stereo import (
     EventMatcher,
     MatchingInputError,
@@ -16,7 +18,6 @@ from ctapipe_sst1m.stereo import (
     coincidence_profile,
     matcher_name_for_date,
     nearest_unique_pairs,
-    ns_to_time,
     time_to_ns,
 )
 
@@ -49,7 +50,7 @@ def test_white_rabbit_uses_the_pair_offset(streams, score):
     i1, _ = plain(table1, table2)
     assert len(i1) < 0.01 * len(table1)  # 250 µs apart: nothing within 10 µs
 
-    config = Config({"WhiteRabbitClosest": {"pair_time_offsets_ns": {"21,22": 250_000}}})
+    config = Config({"WhiteRabbitClosest": {"pair_time_offsets": {"21,22": "250 us"}}})
     matcher = WhiteRabbitClosest(config=config)
     i1, i2 = matcher(table1, table2, tel_ids=(21, 22))
     assert min(score(table1, table2, i1, i2)) >= 0.999
@@ -82,7 +83,7 @@ def test_white_rabbit_clock_step_never_pairs_wrongly(streams, score):
     ns = time_to_ns(table2["time"])
     step_at = len(ns) // 2
     ns[step_at:] += 3_000_000  # tel-2 clock jumps by 3 ms
-    table2["time"] = ns_to_time(ns)
+    table2["time"] = tai_ns_to_time(ns)
     i1, i2 = WhiteRabbitClosest()(table1, table2)
     precision, recall = score(table1, table2, i1, i2)
     # before the step every true pair is found
@@ -99,7 +100,7 @@ def test_white_rabbit_clock_step_never_pairs_wrongly(streams, score):
 @pytest.mark.parametrize("true_offset", [-7_654_321, 0, 3_456_789])
 def test_sliding_window_recovers_offset(streams, score, true_offset):
     table1, table2 = streams(rate_hz=50, offset_ns=true_offset, jitter_ns=1000)
-    matcher = SlidingWindow(window_half_width_ns=100_000)
+    matcher = SlidingWindow(window_half_width=100 * u.us)
     i1, i2 = matcher(table1, table2)
     _assert_unique(i1, i2)
     diag = matcher.diagnostics
@@ -133,8 +134,8 @@ def test_sliding_window_clock_step_takes_the_larger_part(streams, score):
     ns = time_to_ns(table2["time"])
     step_at = int(0.7 * len(ns))
     ns[step_at:] += 4_000_000
-    table2["time"] = ns_to_time(ns)
-    matcher = SlidingWindow(window_half_width_ns=50_000)
+    table2["time"] = tai_ns_to_time(ns)
+    matcher = SlidingWindow(window_half_width=50 * u.us)
     i1, i2 = matcher(table1, table2)
     assert abs(matcher.diagnostics.offset_ns - 1_000_000) < 100
     precision, recall = score(table1, table2, i1, i2)
@@ -216,7 +217,7 @@ def test_era_rules():
     assert matcher_name_for_date(date(2023, 9, 24)) == "SlidingWindow"
     assert matcher_name_for_date(date(2023, 9, 25)) == "WhiteRabbitClosest"
     assert matcher_name_for_date(date(2024, 1, 29)) == "WhiteRabbitClosest"
-    assert matcher_name_for_date(ns_to_time(1_706_600_000 * 10**9)) == "SWATEventIDs"
+    assert matcher_name_for_date(tai_ns_to_time(1_706_600_000 * 10**9)) == "SWATEventIDs"
     assert set(EventMatcher.non_abstract_subclasses()) >= {
         "SlidingWindow",
         "WhiteRabbitClosest",

@@ -9,9 +9,11 @@ from ctapipe.io import read_table
 from traitlets.config import Config
 
 from ctapipe_sst1m.calib import PedestalMonitor
+from ctapipe_sst1m.config import tel_id_from_key
 from ctapipe_sst1m.image import CleaningSet, ImageCleanerSST
 from ctapipe_sst1m.instrument import sst1m_subarray
-from ctapipe_sst1m.tools.convert_config import ConvertConfigTool, tel_id_from_key
+from ctapipe_sst1m.tools.convert_config import ConvertConfigTool
+from ctapipe_sst1m.tools.dl1_stereo import DL1StereoTool
 from ctapipe_sst1m.tools.r0_dl1 import SST1MR0DL1Tool
 
 
@@ -73,3 +75,61 @@ def test_errors(tmp_path):
         run_tool(ConvertConfigTool(), [f"-i={bad}", f"-o={tmp_path / 'x.yaml'}"], raises=False) != 0
     )
     assert not (tmp_path / "x.yaml").exists()
+
+
+def _convert(tmp_path, source, *extra):
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps(source))
+    out = tmp_path / "out.yaml"
+    argv = [f"-i={path}", f"-o={out}", f"--provenance-log={tmp_path / 'p.log'}", *extra]
+    return run_tool(ConvertConfigTool(), argv, cwd=tmp_path, raises=False), out
+
+
+TYPO = {
+    "ImageProcessor": {
+        "TailcutsImageCleaner": {"picture_threshold_pe": 8},
+        "TailcutsImageCleaner_typo": {"picture_threshold_pe": 9},
+    }
+}
+
+
+def test_typos_are_reported_or_refused_with_strict(tmp_path, capsys):
+    status, out = _convert(tmp_path, TYPO)
+    assert status == 0
+    written = yaml.safe_load(out.read_text())
+    assert "TailcutsImageCleaner_typo" not in written
+    assert written["TailcutsImageCleaner"] == {"picture_threshold_pe": 8}
+    header = out.read_text().split("\n\n")[0]
+    assert "ImageProcessor.TailcutsImageCleaner_typo: [unknown]" in header
+    captured = capsys.readouterr()
+    assert "ImageProcessor.TailcutsImageCleaner_typo" in captured.err
+    assert "1 of them unknown" in captured.out
+
+    out.unlink()
+    status, out = _convert(tmp_path, TYPO, "--strict")
+    assert status == 2
+    assert "unknown keys ImageProcessor.TailcutsImageCleaner_typo" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.json", "p.log"]
+
+
+@pytest.mark.parametrize("section", [["ImageCleanerSST"], "ImageCleanerSST"])
+def test_wrong_typed_section_is_one_line(tmp_path, capsys, section):
+    status, out = _convert(tmp_path, {"ImageProcessor": section})
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "ImageProcessor must be a mapping" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("tool_class", [ConvertConfigTool, DL1StereoTool])
+def test_help_examples_are_aligned(tool_class, capsys):
+    with pytest.raises(SystemExit):
+        tool_class().run(["--help"])
+    help_text = capsys.readouterr().out
+    examples = help_text.split("Examples\n--------\n")[1].split("To see all")[0]
+    lines = [line for line in examples.splitlines() if line.strip()]
+    assert lines and lines[0].startswith("    sst1m-")
+    for previous, line in zip(lines, lines[1:], strict=False):
+        continued = previous.rstrip().endswith("\\")
+        # every command at the block's indentation, continuation lines indented further
+        assert line.startswith("        " if continued else "    sst1m-"), line

@@ -9,7 +9,7 @@ traceback from deep inside a library.
 
 import errno
 
-__all__ = ["SST1MInputError", "describe_os_error"]
+__all__ = ["SST1MInputError", "describe_hdf5_error", "describe_os_error"]
 
 
 class SST1MInputError(ValueError):
@@ -31,3 +31,13 @@ def describe_os_error(err):
     hint = _OS_HINTS.get(err.errno, err.strerror or str(err))
     name = err.filename if err.filename is not None else "output"
     return f"{name}: {hint}"
+
+
+def describe_hdf5_error(err):
+    """One line for a PyTables ``HDF5ExtError`` (whose message is HDF5's multi-line trace)."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    what = lines[-1] if lines else type(err).__name__
+    return (
+        f"HDF5 error: {what}; check that the input files are intact and that the output disk"
+        " is not full"
+    )

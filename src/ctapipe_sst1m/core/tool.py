@@ -11,19 +11,24 @@ A mixin placed first in the bases of each Tool (``class X(SST1MTool, ProcessorTo
   (existing file without ``--overwrite``, missing or read-only directory), and the provenance log's
   directory is checked in ``initialize``;
 * **clean interruption**: SIGTERM and SIGINT end the run through the exit stack (temporary
-  outputs removed, status 130), see :mod:`.signals`.
+  outputs removed, status 130), see :mod:`.signals`;
+* **plain logs where nobody looks at a terminal**: ANSI colours only when standard error is a
+  terminal and ``NO_COLOR`` is unset (log files of batch jobs stay readable).
 """
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
 from ctapipe.core import ToolConfigurationError
+from ctapipe.core.logging import DEFAULT_LOGGING_FORMAT
+from tables import HDF5ExtError
 
 from .arguments import reject_extra_arguments
 from .atomic import PendingOutput
 from .config import check_config
-from .errors import SST1MInputError, describe_os_error
+from .errors import SST1MInputError, describe_hdf5_error, describe_os_error
 from .signals import interruptible
 
 __all__ = ["SST1MTool", "check_writable_directory"]
@@ -53,14 +58,26 @@ def _one_line_errors(method):
             raise ToolConfigurationError(str(err)) from None
         except OSError as err:
             raise ToolConfigurationError(describe_os_error(err)) from None
+        except HDF5ExtError as err:
+            raise ToolConfigurationError(describe_hdf5_error(err)) from None
 
     wrapped.__wrapped__ = method
     wrapped.__doc__ = method.__doc__
     return wrapped
 
 
+def _wants_colour(stream):
+    return hasattr(stream, "isatty") and stream.isatty() and "NO_COLOR" not in os.environ
+
+
 class SST1MTool:
     """Mixin for the package's ctapipe Tools (put it first in the bases)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        if not _wants_colour(sys.stderr):
+            plain = {"()": "ctapipe.core.logging.PlainFormatter", "fmt": DEFAULT_LOGGING_FORMAT}
+            self.log_config = {"formatters": {"console": plain}}
 
     def initialize(self, argv=None):
         """ctapipe's ``initialize``, then refuse stray words and unknown configuration."""

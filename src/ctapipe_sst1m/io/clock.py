@@ -8,6 +8,7 @@ chooses by date ("auto"), and the choice can be forced. TAI−UTC is a whole num
 taken once per file from the first event (no leap second has occurred since 2017-01-01).
 """
 
+import numpy as np
 from astropy.time import Time
 
 __all__ = [
@@ -52,6 +53,12 @@ def tai_minus_utc_seconds(clock_ns):
 
 
 def tai_ns_to_time(tai_ns):
-    """astropy ``Time`` (TAI) from integer ns since 1970-01-01 TAI, keeping ns precision."""
-    seconds, nanoseconds = divmod(int(tai_ns), NS_PER_S)
+    """astropy ``Time`` (TAI) from integer ns since 1970-01-01 TAI, keeping ns precision.
+
+    ``tai_ns`` may be a scalar or an array (int64); an array gives an array ``Time``.
+    """
+    if np.ndim(tai_ns) == 0:
+        seconds, nanoseconds = divmod(int(tai_ns), NS_PER_S)
+    else:
+        seconds, nanoseconds = np.divmod(np.asarray(tai_ns, dtype=np.int64), NS_PER_S)
     return Time(seconds, nanoseconds * 1e-9, format="unix_tai", scale="tai", precision=9)

@@ -43,6 +43,7 @@ __all__ = [
     "DL2_SUBARRAY_GROUP",
     "DL2_SUBARRAY_SKY_GROUP",
     "DL2_TEL_GROUP",
+    "DL2_TEL_IMPACT_GROUP",
     "FIXED_POINTING_GROUP",
     "OBSERVATION_BLOCK_TABLE",
     "PEDESTAL_CHUNK_GROUP",
@@ -68,6 +69,8 @@ PEDESTAL_HISTOGRAM_GROUP = f"{DL1_TEL_MONITORING_GROUP}/pedestal_charge_histogra
 STEREO_MATCHING_TABLE = "/dl1/service/stereo_matching"
 #: models applied by sst1m-dl1-dl2 (paths, SHA-256, node)
 DL2_MODELS_TABLE = "/dl2/sst1m_models"
+#: impact distance per telescope and reconstructor, as ctapipe's DataWriter names it
+DL2_TEL_IMPACT_GROUP = f"{DL2_TEL_GROUP}/impact"
 #: RA/Dec of the reconstructed direction of observed data, one table per geometry prefix
 DL2_SUBARRAY_SKY_GROUP = f"{DL2_SUBARRAY_GROUP}/sky"
 

@@ -18,6 +18,7 @@ __all__ = [
     "disp_candidates",
     "disp_unit_vectors",
     "telescope_to_unit_vectors",
+    "unit_vectors_to_telescope",
     "sign_combinations",
     "choose_sign_combination",
 ]
@@ -81,6 +82,24 @@ def telescope_to_unit_vectors(fov_lon, fov_lat, pointing_alt, pointing_az):
     x1 = cos_alt * x - sin_alt * z
     z1 = sin_alt * x + cos_alt * z
     return np.stack([cos_az * x1 - sin_az * y, sin_az * x1 + cos_az * y, z1], axis=-1)
+
+
+def unit_vectors_to_telescope(vectors, pointing_alt, pointing_az):
+    """Inverse of `telescope_to_unit_vectors`: telescope-frame ``fov_lon, fov_lat`` [rad] of
+    AltAz vectors ``(..., 3)`` (need not be normalised) for a pointing given in radians.
+
+    The rotation ``R_y(-alt₀) R_z(az₀)`` of ctapipe's ``AltAz`` → ``TelescopeFrame``
+    transformation, written out element by element.
+    """
+    vectors = np.asarray(vectors, dtype=np.float64)
+    x, y, z = vectors[..., 0], vectors[..., 1], vectors[..., 2]
+    cos_alt, sin_alt = np.cos(pointing_alt), np.sin(pointing_alt)
+    cos_az, sin_az = np.cos(pointing_az), np.sin(pointing_az)
+    x1 = cos_az * x + sin_az * y
+    y1 = -sin_az * x + cos_az * y
+    x2 = cos_alt * x1 + sin_alt * z
+    z2 = -sin_alt * x1 + cos_alt * z
+    return np.arctan2(y1, x2), np.arctan2(z2, np.hypot(x2, y1))
 
 
 def disp_unit_vectors(fov_lon, fov_lat, psi, disp, pointing_alt, pointing_az):

@@ -19,7 +19,7 @@ from .matching import (
     WhiteRabbitClosest,
     matcher_name_for_date,
 )
-from .timestamps import ns_to_time, time_to_ns
+from .timestamps import time_to_ns
 
 __all__ = [
     "ERA_SWAT",
@@ -36,7 +36,6 @@ __all__ = [
     "hillas_stereo_geometry",
     "matcher_name_for_date",
     "nearest_unique_pairs",
-    "ns_to_time",
     "refine_offset",
     "time_to_ns",
 ]

@@ -20,11 +20,17 @@ default) are supported. Results agree with ``HillasReconstructor`` to ~1e-10 rel
 import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
-from astropy.coordinates.matrix_utilities import rotation_matrix
 from astropy.table import QTable
 from ctapipe.coordinates import TelescopeFrame
 from ctapipe.core import Component, QualityQuery
 from ctapipe.core.traits import List
+
+from ..reco.directions import (
+    altaz_to_unit_vectors,
+    angular_distance,
+    telescope_to_unit_vectors,
+    unit_vectors_to_telescope,
+)
 
 __all__ = [
     "PREFIX",
@@ -42,18 +48,6 @@ def camera_radius_deg(camera):
     radius_m = camera.geometry.guess_radius().to_value(u.m)
     point = SkyCoord(0, radius_m, unit=u.m, frame=camera.geometry.frame)
     return point.transform_to(TelescopeFrame()).fov_lon.to_value(u.deg)
-
-
-def _unit_vectors(lon, lat):
-    """Cartesian unit vectors (n, 3) of spherical lon/lat in rad."""
-    cos_lat = np.cos(lat)
-    return np.stack([cos_lat * np.cos(lon), cos_lat * np.sin(lon), np.sin(lat)], axis=-1)
-
-
-def _altaz_to_frame_matrix(alt, az):
-    """Rotation (n, 3, 3) from AltAz cartesian to a frame pointing at (alt, az), as ctapipe."""
-    alt = u.Quantity(np.broadcast_to(alt, np.shape(az)), u.rad)
-    return rotation_matrix(-alt, "y") @ rotation_matrix(u.Quantity(az, u.rad), "z")
 
 
 def _righthanded(vectors):
@@ -82,11 +76,6 @@ def _intersect_lines(directions, origins):
     s = outer.sum(axis=1)
     c = np.einsum("nkij,nkj->ni", outer, origins)
     return np.linalg.solve(s, c[..., None])[..., 0]
-
-
-def _angle(a, b):
-    norm = np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1)
-    return np.arccos(np.clip(np.sum(a * b, axis=-1) / norm, -1.0, 1.0))
 
 
 def hillas_stereo_geometry(
@@ -149,10 +138,9 @@ def hillas_stereo_geometry(
     lon2 = lon + 0.1 * radius * np.cos(psi)
     lat2 = lat + 0.1 * radius * np.sin(psi)
 
-    # telescope frame -> AltAz cartesian (inverse rotation = transpose)
-    to_tel = _altaz_to_frame_matrix(p_alt, p_az)  # (n, 2, 3, 3)
-    cog = np.einsum("ntji,ntj->nti", to_tel, _unit_vectors(np.deg2rad(lon), np.deg2rad(lat)))
-    p2 = np.einsum("ntji,ntj->nti", to_tel, _unit_vectors(np.deg2rad(lon2), np.deg2rad(lat2)))
+    # telescope frame -> AltAz cartesian, (n, 2, 3)
+    cog = telescope_to_unit_vectors(np.deg2rad(lon), np.deg2rad(lat), p_alt, p_az)
+    p2 = telescope_to_unit_vectors(np.deg2rad(lon2), np.deg2rad(lat2), p_alt, p_az)
     cog_rh, p2_rh = _righthanded(cog), _righthanded(p2)
 
     # direction: intersection of the two image planes, pointing upwards
@@ -162,20 +150,11 @@ def hillas_stereo_geometry(
     direction = crossing / np.linalg.norm(crossing, axis=-1, keepdims=True)
     alt = np.arctan2(direction[:, 2], np.hypot(direction[:, 0], direction[:, 1]))
     az = np.mod(-np.arctan2(direction[:, 1], direction[:, 0]), 2 * np.pi)
-    uncert = np.rad2deg(_angle(direction, crossing))
+    uncert = np.rad2deg(angular_distance(direction, crossing))
 
     # psi as seen by a camera pointing at the array direction
-    to_array = _altaz_to_frame_matrix(a_alt, a_az)[:, None]  # (n, 1, 3, 3)
-    cog_a = np.einsum("ntij,ntj->nti", to_array, cog)
-    p2_a = np.einsum("ntij,ntj->nti", to_array, p2)
-
-    def lon_lat(v):
-        return np.arctan2(v[..., 1], v[..., 0]), np.arctan2(
-            v[..., 2], np.hypot(v[..., 0], v[..., 1])
-        )
-
-    lon_c, lat_c = lon_lat(cog_a)
-    lon_p, lat_p = lon_lat(p2_a)
+    lon_c, lat_c = unit_vectors_to_telescope(cog, a_alt[:, None], a_az[:, None])
+    lon_p, lat_p = unit_vectors_to_telescope(p2, a_alt[:, None], a_az[:, None])
     with np.errstate(divide="ignore", invalid="ignore"):
         psi_corr = np.arctan((lon_c - lon_p) / (lat_c - lat_p))
 
@@ -198,7 +177,8 @@ def hillas_stereo_geometry(
     h_max = shower_max[:, 2] + u.Quantity(reference_height, u.m).to_value(u.m)
 
     # impact distance of each telescope to the axis through the core along the direction
-    direction_rh = _unit_vectors(-az, alt)  # ctapipe's altaz_to_righthanded_cartesian
+    # ctapipe's altaz_to_righthanded_cartesian
+    direction_rh = altaz_to_unit_vectors(u.Quantity(alt, u.rad), u.Quantity(-az, u.rad))
     core = np.stack([core_x, core_y, np.zeros(n)], axis=-1)
     offsets = positions[None, :, :] - core[:, None, :]
     impact = np.linalg.norm(np.cross(offsets, direction_rh[:, None, :]), axis=-1)

@@ -14,8 +14,9 @@ Three methods cover the SST-1M eras (:func:`matcher_name_for_date`):
 * :class:`SWATEventIDs` – the SWAT array trigger gives both events the same ``event_id``.
 
 The components know nothing about SST-1M: any two telescopes can be matched (e.g. LST-1 and
-MAGIC), with a nominal time offset per telescope pair (:attr:`EventMatcher.pair_time_offsets_ns`).
-Time convention: an offset Δ means ``t2 ≈ t1 + Δ``.
+MAGIC), with a nominal time offset per telescope pair (:attr:`EventMatcher.pair_time_offsets`).
+Time convention: an offset Δ means ``t2 ≈ t1 + Δ``. Durations are configured as astropy
+quantities (``window_half_width: 200 us``); internally everything is integer nanoseconds.
 """
 
 from abc import abstractmethod
@@ -27,8 +28,9 @@ import numpy as np
 from astropy.table import QTable
 from astropy.time import Time
 from ctapipe.core import Component
-from ctapipe.core.traits import Dict, Float, Int, Unicode
+from ctapipe.core.traits import AstroQuantity, Dict, Float, Int, Unicode
 
+from ..core import SST1MInputError
 from .core import coincidence_profile, nearest_unique_pairs, refine_offset
 from .timestamps import time_to_ns
 
@@ -42,6 +44,7 @@ __all__ = [
     "SlidingWindow",
     "WhiteRabbitClosest",
     "matcher_name_for_date",
+    "to_ns",
 ]
 
 #: First night with White Rabbit time stamps in the SST-1M data.
@@ -50,7 +53,12 @@ ERA_WHITE_RABBIT = date(2023, 9, 25)
 ERA_SWAT = date(2024, 1, 30)
 
 
-class MatchingInputError(ValueError):
+def to_ns(duration):
+    """A duration (astropy quantity) as a whole number of nanoseconds."""
+    return int(round(u.Quantity(duration).to_value(u.ns)))
+
+
+class MatchingInputError(SST1MInputError):
     """The tables given to a matcher cannot be matched (missing column, bad values)."""
 
 
@@ -157,18 +165,20 @@ class EventMatcher(Component):
     event_id_column = Unicode(
         "event_id", help="Name of the table column holding the event identifier."
     ).tag(config=True)
-    time_offset_ns = Float(
-        0.0,
+    time_offset = AstroQuantity(
+        default_value=0 * u.ns,
+        physical_type=u.s,
         help=(
-            "Nominal time offset t2 - t1 in ns between the two streams, used when no entry of "
-            "pair_time_offsets_ns applies (e.g. a known cable or trigger latency)."
+            "Nominal time offset t2 - t1 between the two streams (a duration, e.g. '2.5 us'), "
+            "used when no entry of pair_time_offsets applies (a cable or trigger latency)."
         ),
     ).tag(config=True)
-    pair_time_offsets_ns = Dict(
+    pair_time_offsets = Dict(
+        value_trait=AstroQuantity(physical_type=u.s),
         default_value={},
         help=(
-            "Nominal time offset t2 - t1 in ns per telescope pair, keyed 'TEL1,TEL2' "
-            "(e.g. {'1,2001': -2500}); the reversed pair uses the negated value."
+            "Nominal time offset t2 - t1 per telescope pair, keyed 'TEL1,TEL2' "
+            "(e.g. {'1,2001': '-2.5 us'}); the reversed pair uses the negated value."
         ),
     ).tag(config=True)
 
@@ -180,13 +190,13 @@ class EventMatcher(Component):
         """Nominal offset t2 - t1 in ns for the telescope pair ``tel_ids`` (or the default)."""
         if tel_ids is not None:
             a, b = (int(t) for t in tel_ids)
-            for key, value in self.pair_time_offsets_ns.items():
+            for key, value in self.pair_time_offsets.items():
                 pair = tuple(int(x) for x in str(key).replace(" ", "").split(","))
                 if pair == (a, b):
-                    return int(round(float(value)))
+                    return to_ns(value)
                 if pair == (b, a):
-                    return -int(round(float(value)))
-        return int(round(self.time_offset_ns))
+                    return -to_ns(value)
+        return to_ns(self.time_offset)
 
     def __call__(self, table1, table2, tel_ids=None):
         """Match two event tables; returns the matched row indices ``(i1, i2)``.
@@ -232,7 +242,7 @@ class EventMatcher(Component):
 
 
 class WhiteRabbitClosest(EventMatcher):
-    """Nearest event in White Rabbit time, within ``max_time_diff_ns``; partners used once.
+    """Nearest event in White Rabbit time, within ``max_time_diff``; partners used once.
 
     For data with synchronised (White Rabbit) ns time stamps. Each telescope-1 event is paired
     with the closest telescope-2 event after applying the nominal offset; a telescope-2 event
@@ -240,41 +250,48 @@ class WhiteRabbitClosest(EventMatcher):
     free partner. Exact ties are resolved deterministically and counted as ambiguous.
     """
 
-    max_time_diff_ns = Float(
-        10_000.0,
-        help="Largest accepted absolute time difference of a pair after the offset, in ns.",
+    max_time_diff = AstroQuantity(
+        default_value=10 * u.us,
+        physical_type=u.s,
+        help="Largest accepted absolute time difference of a pair after the offset (a duration).",
     ).tag(config=True)
 
     def match_ns(self, t1, t2, offset_ns, table1=None, table2=None):
         """Match integer-ns streams; returns ``(i1, i2, MatchDiagnostics)``."""
-        i1, i2, n_ambiguous = nearest_unique_pairs(t1 + offset_ns, t2, int(self.max_time_diff_ns))
+        i1, i2, n_ambiguous = nearest_unique_pairs(t1 + offset_ns, t2, to_ns(self.max_time_diff))
         return i1, i2, self._diagnostics(t1, t2, i1, n_ambiguous, offset_ns)
 
 
 class SlidingWindow(EventMatcher):
     """Offset scan for unsynchronised clocks, then nearest-event pairing inside the window.
 
-    The number of event pairs closer than ``window_half_width_ns`` is computed for every trial
-    offset between ``offset_start_ns`` and ``offset_stop_ns`` (exclusive) in steps of
-    ``offset_step_ns`` (all relative to the nominal offset). The offset is the centre of the
+    The number of event pairs closer than ``window_half_width`` is computed for every trial
+    offset between ``offset_start`` and ``offset_stop`` (exclusive) in steps of
+    ``offset_step`` (all relative to the nominal offset). The offset is the centre of the
     maximum, refined by the count-weighted mean of the profile around it (background
     subtracted). Optionally a first scan on the ``pre_search_n_events`` brightest events of each
     stream narrows the full scan to ±3 half widths around its peak. Events are then paired with
     the :class:`WhiteRabbitClosest` rule using the half width as the largest difference.
     """
 
-    window_half_width_ns = Float(
-        1_000_000.0, help="Half width of the coincidence window in ns (default 1 ms)."
+    window_half_width = AstroQuantity(
+        default_value=1 * u.ms,
+        physical_type=u.s,
+        help="Half width of the coincidence window (a duration).",
     ).tag(config=True)
-    offset_start_ns = Float(
-        -10_000_000.0, help="First trial offset t2 - t1 of the scan in ns (default -10 ms)."
+    offset_start = AstroQuantity(
+        default_value=-10 * u.ms,
+        physical_type=u.s,
+        help="First trial offset t2 - t1 of the scan (a duration).",
     ).tag(config=True)
-    offset_stop_ns = Float(
-        10_000_000.0, help="End of the offset scan in ns, exclusive (default +10 ms)."
+    offset_stop = AstroQuantity(
+        default_value=10 * u.ms,
+        physical_type=u.s,
+        help="End of the offset scan, exclusive (a duration).",
     ).tag(config=True)
-    offset_step_ns = Float(20_000.0, help="Step of the offset scan in ns (default 20 µs).").tag(
-        config=True
-    )
+    offset_step = AstroQuantity(
+        default_value=20 * u.us, physical_type=u.s, help="Step of the offset scan (a duration)."
+    ).tag(config=True)
     refine_half_widths = Float(
         2.0,
         help=(
@@ -304,9 +321,9 @@ class SlidingWindow(EventMatcher):
     def scan_offsets(self):
         """Trial offsets of the full scan in ns (relative to the nominal offset)."""
         return np.arange(
-            int(round(self.offset_start_ns)),
-            int(round(self.offset_stop_ns)),
-            max(1, int(round(self.offset_step_ns))),
+            to_ns(self.offset_start),
+            to_ns(self.offset_stop),
+            max(1, to_ns(self.offset_step)),
             dtype=np.int64,
         )
 
@@ -333,7 +350,7 @@ class SlidingWindow(EventMatcher):
 
     def match_ns(self, t1, t2, offset_ns, table1=None, table2=None):
         """Match integer-ns streams; returns ``(i1, i2, MatchDiagnostics)``."""
-        half_width = int(round(self.window_half_width_ns))
+        half_width = to_ns(self.window_half_width)
         offsets = self.scan_offsets()
         if len(offsets) == 0:
             raise MatchingInputError("SlidingWindow offset scan is empty: check start/stop/step")
@@ -374,14 +391,15 @@ class SWATEventIDs(EventMatcher):
     Events with the same ``event_id`` are paired (if an id occurs several times, e.g. after a
     counter reset, the nearest in time within the same id). A pair is kept only if its time
     difference agrees with the median difference of all equal-id pairs within
-    ``max_time_diff_ns``, so that a counter reset can never pair unrelated events.
+    ``max_time_diff``, so that a counter reset can never pair unrelated events.
     """
 
-    max_time_diff_ns = Float(
-        1_000_000.0,
+    max_time_diff = AstroQuantity(
+        default_value=1 * u.ms,
+        physical_type=u.s,
         help=(
-            "Largest accepted deviation in ns of a pair's time difference from the median "
-            "difference of all equal-id pairs (default 1 ms)."
+            "Largest accepted deviation of a pair's time difference from the median "
+            "difference of all equal-id pairs (a duration)."
         ),
     ).tag(config=True)
 
@@ -398,7 +416,7 @@ class SWATEventIDs(EventMatcher):
         if len(i1):
             delta = t2[i2] - shifted[i1]
             median = int(np.median(delta))
-            good = np.abs(delta - median) <= self.max_time_diff_ns
+            good = np.abs(delta - median) <= to_ns(self.max_time_diff)
             n_rejected = int(np.count_nonzero(~good))
             i1, i2 = i1[good], i2[good]
             offset = offset_ns + median

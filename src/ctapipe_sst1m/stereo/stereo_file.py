@@ -9,8 +9,11 @@ images per telescope, the pointing (``/dl0/monitoring/telescope/pointing`` or th
 ``/configuration/telescope/pointing``), the two-telescope ``HillasReconstructor`` geometry and
 impact distances, and the matching record under ``/dl1/service/stereo_matching``.
 
-Existing ctapipe tables are re-written row by row with the column attributes of the input
-node (units, time format, enums), so nothing of the data model is re-implemented here.
+Existing ctapipe tables are re-written with the column attributes of the input node (units,
+time format, enums); the new tables (subarray trigger, geometry, impact, matching record) go
+through ctapipe's ``write_table`` (ctapipe time format, units) with the column descriptions of
+ctapipe's containers and its ``tel_list_to_mask``/``enum`` transforms, so nothing of the data
+model is re-implemented here. Node paths come from :mod:`ctapipe_sst1m.io.datamodel`.
 """
 
 import warnings
@@ -20,35 +23,52 @@ from pathlib import Path
 import astropy.units as u
 import numpy as np
 import tables
-from astropy.table import Table
-from ctapipe.containers import EventType
+from astropy.table import QTable, Table, vstack
+from ctapipe.containers import (
+    EventIndexContainer,
+    EventType,
+    ReconstructedGeometryContainer,
+    TelescopeImpactParameterContainer,
+    TelEventIndexContainer,
+    TriggerContainer,
+)
 from ctapipe.instrument import SubarrayDescription
-from ctapipe.io import read_table
+from ctapipe.io import read_table, write_table
+from ctapipe.io.tableio import EnumColumnTransform, TelListToMaskTransform
 
-from ..core import expand_input_paths
-from ..io.datamodel import DL0_TEL_POINTING_GROUP, FIXED_POINTING_GROUP
+from ..core import SST1MInputError, expand_input_paths
+from ..io.clock import tai_ns_to_time
+from ..io.datamodel import (
+    DL0_TEL_POINTING_GROUP,
+    DL1_SUBARRAY_TRIGGER_TABLE,
+    DL1_TEL_IMAGES_GROUP,
+    DL1_TEL_PARAMETERS_GROUP,
+    DL1_TEL_TRIGGER_TABLE,
+    DL2_SUBARRAY_GEOMETRY_GROUP,
+    DL2_TEL_IMPACT_GROUP,
+    FIXED_POINTING_GROUP,
+    OBSERVATION_BLOCK_TABLE,
+    SCHEDULING_BLOCK_TABLE,
+    STEREO_MATCHING_TABLE,
+    tel_node,
+    tel_path,
+)
 from ..io.pointing_tables import TelescopePointing, read_telescope_pointing
 from .geometry import PREFIX, TableHillasReconstructor
-from .timestamps import ns_to_time, time_to_ns
+from .timestamps import time_to_ns
 
 __all__ = [
+    "StereoEvents",
     "StereoInputError",
     "TelescopeDL1",
     "expand_paths",
+    "read_parameters",
     "read_telescope_dl1",
+    "write_stereo_file",
 ]
 
-PARAMETERS = "/dl1/event/telescope/parameters"
-IMAGES = "/dl1/event/telescope/images"
-TEL_TRIGGER = "/dl1/event/telescope/trigger"
-SUB_TRIGGER = "/dl1/event/subarray/trigger"
-DL0_POINTING = DL0_TEL_POINTING_GROUP
-FIXED_POINTING = FIXED_POINTING_GROUP
-OBSERVATION = "/configuration/observation"
-SERVICE = "/dl1/service/stereo_matching"
 
-
-class StereoInputError(ValueError):
+class StereoInputError(SST1MInputError):
     """An input cannot be used for stereo matching (message names the file and the fix)."""
 
 
@@ -58,10 +78,6 @@ def expand_paths(patterns):
         return sorted(expand_input_paths(patterns, patterns=("*.h5",)))
     except FileNotFoundError as err:
         raise StereoInputError(f"{err}: give files, a directory of *.h5 files or a glob") from None
-
-
-def _tel_node(tel_id):
-    return f"tel_{tel_id:03d}"
 
 
 @dataclass
@@ -87,7 +103,7 @@ class TelescopeDL1:
 
     def pointing_at(self, time_ns):
         """Telescope pointing (alt, az) at the given times (interpolated or fixed)."""
-        alt, az = self.pointing.at(ns_to_time(np.atleast_1d(time_ns)), clip=True)
+        alt, az = self.pointing.at(tai_ns_to_time(np.atleast_1d(time_ns)), clip=True)
         return (alt[0], az[0]) if np.ndim(time_ns) == 0 else (alt, az)
 
 
@@ -99,30 +115,36 @@ def read_telescope_dl1(path):
     except Exception as err:
         raise StereoInputError(f"{path}: not a readable HDF5 file ({err})") from None
     with h5:
-        if PARAMETERS not in h5:
-            raise StereoInputError(f"{path}: no {PARAMETERS}; give DL1 files (sst1m-r0-dl1)")
-        tel_nodes = [n._v_name for n in h5.get_node(PARAMETERS)._f_iter_nodes("Table")]
+        if DL1_TEL_PARAMETERS_GROUP not in h5:
+            raise StereoInputError(
+                f"{path}: no {DL1_TEL_PARAMETERS_GROUP}; give DL1 files (sst1m-r0-dl1)"
+            )
+        group = h5.get_node(DL1_TEL_PARAMETERS_GROUP)
+        tel_nodes = [n._v_name for n in group._f_iter_nodes("Table")]
         if len(tel_nodes) != 1:
             raise StereoInputError(
                 f"{path}: holds {len(tel_nodes)} telescopes ({', '.join(tel_nodes)}); "
                 "give single-telescope DL1 files"
             )
         tel_id = int(tel_nodes[0].split("_")[1])
-        if TEL_TRIGGER not in h5:
-            raise StereoInputError(f"{path}: no {TEL_TRIGGER} (trigger times) in this DL1 file")
-        param_keys = h5.get_node(f"{PARAMETERS}/{tel_nodes[0]}").read(field="event_id")
-        param_obs = h5.get_node(f"{PARAMETERS}/{tel_nodes[0]}").read(field="obs_id")
-        has_images = f"{IMAGES}/{tel_nodes[0]}" in h5
+        if DL1_TEL_TRIGGER_TABLE not in h5:
+            raise StereoInputError(
+                f"{path}: no {DL1_TEL_TRIGGER_TABLE} (trigger times) in this DL1 file"
+            )
+        parameters = h5.get_node(tel_path(DL1_TEL_PARAMETERS_GROUP, tel_id))
+        param_keys = parameters.read(field="event_id")
+        param_obs = parameters.read(field="obs_id")
+        has_images = tel_path(DL1_TEL_IMAGES_GROUP, tel_id) in h5
         pointing = read_telescope_pointing(h5, tel_id)
-        has_obs = f"{OBSERVATION}/observation_block" in h5
+        has_obs = OBSERVATION_BLOCK_TABLE in h5
     if not has_obs:
-        raise StereoInputError(f"{path}: no {OBSERVATION}/observation_block; not a ctapipe file")
+        raise StereoInputError(f"{path}: no {OBSERVATION_BLOCK_TABLE}; not a ctapipe file")
     if pointing is None:
         raise StereoInputError(
-            f"{path}: no telescope pointing ({DL0_POINTING} or {FIXED_POINTING}); "
-            "re-run the DL1 step with pointing information"
+            f"{path}: no telescope pointing ({DL0_TEL_POINTING_GROUP} or "
+            f"{FIXED_POINTING_GROUP}); re-run the DL1 step with pointing information"
         )
-    trigger = read_table(path, TEL_TRIGGER)
+    trigger = read_table(path, DL1_TEL_TRIGGER_TABLE)
     trigger_rows = np.nonzero(np.asarray(trigger["tel_id"]) == tel_id)[0]
     trigger = trigger[trigger_rows]
     # map each trigger row to its parameter row via (obs_id, event_id)
@@ -154,7 +176,7 @@ def read_telescope_dl1(path):
 
 def read_parameters(tel, rows=None):
     """Parameter table rows (all or ``rows``) of a :class:`TelescopeDL1`."""
-    table = read_table(tel.path, f"{PARAMETERS}/{_tel_node(tel.tel_id)}")
+    table = read_table(tel.path, tel_path(DL1_TEL_PARAMETERS_GROUP, tel.tel_id))
     return table[tel.rows if rows is None else rows]
 
 
@@ -194,19 +216,6 @@ def _write_rows(h5, src_node, path, rows):
     return table
 
 
-def _write_new_table(h5, path, rows, fields):
-    """Create a table with ctapipe column attributes: fields = [(name, transform, unit)]."""
-    where, name = path.rsplit("/", 1)
-    table = h5.create_table(where, name, obj=rows, createparents=True)
-    for i, (column, transform, unit) in enumerate(fields):
-        table.attrs[f"CTAFIELD_{i}_NAME"] = column
-        if transform:
-            table.attrs[f"CTAFIELD_{i}_TRANSFORM"] = transform
-        if unit:
-            table.attrs[f"CTAFIELD_{i}_UNIT"] = unit
-    return table
-
-
 @dataclass
 class StereoEvents:
     """Subarray events of one output observation: which row of which input, per telescope."""
@@ -216,6 +225,71 @@ class StereoEvents:
     file_index: np.ndarray  # (n, 2)
     row_index: np.ndarray  # (n, 2) index into TelescopeDL1.trigger
     time_ns: np.ndarray  # (n,) subarray time
+
+
+def _flatten(observations):
+    """The subarray events of all observations as flat arrays (event ids 1, 2, … in order)."""
+    obs_id = np.concatenate([np.full(len(o.time_ns), o.obs_id, np.int64) for o in observations])
+    return _Events(
+        obs_id=obs_id,
+        event_id=np.arange(1, len(obs_id) + 1, dtype=np.int64),
+        time_ns=np.concatenate([o.time_ns for o in observations]).astype(np.int64),
+        file_index=np.concatenate([o.file_index for o in observations]).reshape(-1, 2),
+        row_index=np.concatenate([o.row_index for o in observations]).reshape(-1, 2),
+    )
+
+
+@dataclass
+class _Events:
+    obs_id: np.ndarray
+    event_id: np.ndarray
+    time_ns: np.ndarray
+    file_index: np.ndarray  # (n, 2), -1 where the telescope is absent
+    row_index: np.ndarray  # (n, 2)
+
+
+class _Gather:
+    """Rows of the input nodes for the events of one telescope slot, in event order."""
+
+    def __init__(self, runs, events, slot):
+        self.runs = runs
+        present = events.file_index[:, slot] >= 0
+        self.events = np.nonzero(present)[0]  # positions in the flat event list
+        files = events.file_index[self.events, slot]
+        order = np.argsort(files, kind="stable")
+        # per input file: which of self.events it holds (event order kept inside each file)
+        self.parts = []
+        for index in np.unique(files):
+            sel = order[files[order] == index]
+            self.parts.append((int(index), sel, events.row_index[self.events[sel], slot]))
+        back = np.argsort(np.concatenate([p[1] for p in self.parts]), kind="stable")
+        # None: the files already give the events in order (one input file per slot)
+        self._back = None if np.array_equal(back, np.arange(len(back))) else back
+
+    def _ordered(self, pieces):
+        merged = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+        return merged if self._back is None else merged[self._back]
+
+    def rows(self, node_path, which):
+        """Structured rows of ``node_path`` (``which``: 'trigger' or 'event' row map)."""
+        pieces = []
+        for index, _, rows in self.parts:
+            run = self.runs[index]
+            with tables.open_file(run.path) as h5:
+                data = h5.get_node(node_path).read()
+            mapping = run.trigger_rows if which == "trigger" else run.rows
+            pieces.append(data[mapping[rows]])
+        return self._ordered(pieces)
+
+    def column(self, values):
+        """A per-run array (indexed by trigger row) gathered for the events, in event order."""
+        return self._ordered([values(self.runs[i])[rows] for i, _, rows in self.parts])
+
+
+def _rekey(rows, events, positions):
+    rows["obs_id"] = events.obs_id[positions]
+    rows["event_id"] = events.event_id[positions]
+    return rows
 
 
 def write_stereo_file(output, files, tel_ids, observations, diagnostics, reco_config=None):
@@ -233,386 +307,274 @@ def write_stereo_file(output, files, tel_ids, observations, diagnostics, reco_co
     first = files[0][0]
     subarray = merged_subarray([files[0][0].subarray, files[1][0].subarray], tel_ids)
     subarray.to_hdf(output, overwrite=True)
-    order_ids = list(subarray.tel_ids)  # ascending
     with_images = all(f.has_images for slot in files for f in slot)
-    n_events = sum(len(o.time_ns) for o in observations)
+    events = _flatten(observations)
+    slots = [_Gather(files[slot], events, slot) for slot in (0, 1)]
 
-    with tables.open_file(output, "a") as out, tables.open_file(first.path, "r") as src:
-        _copy_attrs(src.root, out.root)
+    with tables.open_file(output, "a") as out:
+        with tables.open_file(first.path, "r") as src:
+            _copy_attrs(src.root, out.root)
         levels = "DL1_IMAGES,DL1_PARAMETERS,DL2" if with_images else "DL1_PARAMETERS,DL2"
         out.root._v_attrs["CTA PRODUCT DATA LEVELS"] = levels
         out.root._v_attrs["CTA PROCESS TYPE"] = "Observation"
-        # observation and scheduling blocks of the slot-0 files of the written obs_ids
-        wanted = {o.obs_id for o in observations}
-        for block, key in (("observation_block", "obs_id"), ("scheduling_block", "sb_id")):
-            rows, seen = [], set()
-            for f in files[0]:
-                with tables.open_file(f.path) as h5:
-                    node = h5.get_node(f"{OBSERVATION}/{block}")
-                    data = node.read()
-                    if block == "observation_block":
-                        data = data[np.isin(data["obs_id"], list(wanted))]
-                    for row in data:
-                        if row[key] not in seen:
-                            seen.add(row[key])
-                            rows.append(row)
-            with tables.open_file(first.path) as h5:
-                _write_rows(
-                    out,
-                    h5.get_node(f"{OBSERVATION}/{block}"),
-                    f"{OBSERVATION}/{block}",
-                    np.array(rows, dtype=data.dtype),
-                )
+        _write_blocks(out, files[0], {o.obs_id for o in observations})
 
-        sub_rows = []
-        tel_rows = {t: [] for t in tel_ids}
-        param_rows = {t: [] for t in tel_ids}
-        image_rows = {t: [] for t in tel_ids}
-        service = []
-        event_id = 0
-        for obs in observations:
-            for k in range(len(obs.time_ns)):
-                event_id += 1
-                mask = obs.file_index[k] >= 0
-                for slot in (0, 1):
-                    if not mask[slot]:
-                        continue
-                    tel = files[slot][obs.file_index[k, slot]]
-                    row = obs.row_index[k, slot]
-                    tel_rows[tel_ids[slot]].append((obs.obs_id, event_id, slot, tel, row))
-                service.append((obs.obs_id, event_id, obs, k))
-                sub_rows.append((obs.obs_id, event_id, obs.time_ns[k], mask))
-
-        # telescope trigger rows: ordered by subarray event then tel_id
-        all_trigger = []
-        for tel_id in tel_ids:
-            for obs_id, ev, slot, tel, row in tel_rows[tel_id]:
-                all_trigger.append((ev, tel_id, obs_id, slot, tel, row))
-        all_trigger.sort(key=lambda x: (x[0], x[1]))
-
-        # read needed input rows file by file
-        cache = {}
-
-        def node_rows(tel, node_path):
-            key = (tel.path, node_path)
-            if key not in cache:
-                with tables.open_file(tel.path) as h5:
-                    node = h5.get_node(node_path)
-                    cache[key] = node.read()
-            return cache[key]
-
-        trig_out = []
-        for ev, tel_id, obs_id, _slot, tel, row in all_trigger:
-            match = node_rows(tel, TEL_TRIGGER)[tel.trigger_rows[row]].copy()
-            match["obs_id"], match["event_id"] = obs_id, ev
-            trig_out.append(match)
-            for base, store in ((PARAMETERS, param_rows), (IMAGES, image_rows)):
-                if base == IMAGES and not with_images:
-                    continue
-                data = node_rows(tel, f"{base}/{_tel_node(tel.tel_id)}")
-                r = data[tel.rows[row]].copy()
-                r["obs_id"], r["event_id"] = obs_id, ev
-                store[tel_id].append(r)
-
+        # telescope trigger rows: ordered by subarray event, then tel_id
+        trigger = [
+            _rekey(g.rows(DL1_TEL_TRIGGER_TABLE, "trigger"), events, g.events) for g in slots
+        ]
+        merged = np.concatenate(trigger)
+        order = np.lexsort((merged["tel_id"], merged["event_id"]))
         with tables.open_file(first.path) as h5:
-            _write_rows(out, h5.get_node(TEL_TRIGGER), TEL_TRIGGER, np.array(trig_out))
-            dtype = [
-                ("obs_id", "<i8"),
-                ("event_id", "<i8"),
-                ("time", "<u4", (2,)),
-                ("tels_with_trigger", "?", (len(order_ids),)),
-                ("event_type", "<i8"),
-            ]
-            trig_arr = np.array(trig_out)
-            event_type = {
-                (int(o), int(e)): int(t)
-                for o, e, t in zip(
-                    trig_arr["obs_id"], trig_arr["event_id"], trig_arr["event_type"], strict=True
-                )
-            }
-            sub = np.zeros(len(sub_rows), dtype=dtype)
-            seconds = np.array([r[2] for r in sub_rows], dtype=np.int64) // 1_000_000_000
-            rest = np.array([r[2] for r in sub_rows], dtype=np.int64) % 1_000_000_000
-            sub["obs_id"] = [r[0] for r in sub_rows]
-            sub["event_id"] = [r[1] for r in sub_rows]
-            sub["time"][:, 0] = seconds
-            sub["time"][:, 1] = rest * 4
-            for i, r in enumerate(sub_rows):
-                for slot in (0, 1):
-                    if r[3][slot]:
-                        sub["tels_with_trigger"][i, order_ids.index(tel_ids[slot])] = True
-                sub["event_type"][i] = event_type[(int(r[0]), int(r[1]))]
-            table = _write_new_table(
-                out,
-                SUB_TRIGGER,
-                sub,
-                [
-                    ("obs_id", None, None),
-                    ("event_id", None, None),
-                    ("time", "time", None),
-                    ("tels_with_trigger", "tel_list_to_mask", None),
-                    ("event_type", "enum", None),
-                ],
+            _write_rows(
+                out, h5.get_node(DL1_TEL_TRIGGER_TABLE), DL1_TEL_TRIGGER_TABLE, merged[order]
             )
-            table.attrs["CTAFIELD_2_TIME_FORMAT"] = "ctao_high_res"
-            table.attrs["CTAFIELD_2_TIME_SCALE"] = "tai"
-            table.attrs["CTAFIELD_4_ENUM"] = EventType
+        _write_subarray_trigger(out, subarray, tel_ids, events, slots, trigger)
 
-        for tel_id, slot in zip(tel_ids, (0, 1), strict=True):
-            tel0 = files[slot][0]
-            with tables.open_file(tel0.path) as h5:
-                node = f"{PARAMETERS}/{_tel_node(tel_id)}"
-                _write_rows(out, h5.get_node(node), node, np.array(param_rows[tel_id]))
-                if with_images:
-                    node = f"{IMAGES}/{_tel_node(tel_id)}"
-                    _write_rows(out, h5.get_node(node), node, np.array(image_rows[tel_id]))
+        groups = [DL1_TEL_PARAMETERS_GROUP] + ([DL1_TEL_IMAGES_GROUP] if with_images else [])
+        for tel_id, slot, gather in zip(tel_ids, (0, 1), slots, strict=True):
+            with tables.open_file(files[slot][0].path) as h5:
+                for group in groups:
+                    node = tel_path(group, tel_id)
+                    rows = _rekey(gather.rows(node, "event"), events, gather.events)
+                    _write_rows(out, h5.get_node(node), node, rows)
             _write_pointing(out, files[slot], tel_id, observations, slot)
 
-        _write_service(out, service, files, tel_ids, diagnostics)
-    _write_geometry(output, subarray, tel_ids, files, observations, n_events, reco_config)
+        _write_service(out, events, slots, tel_ids, diagnostics)
+    _write_geometry(output, subarray, tel_ids, files, events, reco_config)
+
+
+def _write_blocks(out, runs, obs_ids):
+    """Observation and scheduling blocks of the telescope-1 runs of the written obs_ids."""
+    for node_path, key in ((OBSERVATION_BLOCK_TABLE, "obs_id"), (SCHEDULING_BLOCK_TABLE, "sb_id")):
+        parts = []
+        for run in runs:
+            with tables.open_file(run.path) as h5:
+                data = h5.get_node(node_path).read()
+            if node_path == OBSERVATION_BLOCK_TABLE:
+                data = data[np.isin(data["obs_id"], list(obs_ids))]
+            parts.append(data)
+        data = np.concatenate(parts)
+        _, first = np.unique(data[key], return_index=True)
+        with tables.open_file(runs[0].path) as h5:
+            _write_rows(out, h5.get_node(node_path), node_path, data[np.sort(first)])
+
+
+def _write_table(table, out, path, containers=(), prefix=None, transforms=()):
+    """``ctapipe.io.write_table`` with the column attributes ctapipe's table writer adds.
+
+    ``write_table`` stores times in the ctapipe time format and quantities with their unit;
+    the field names (``CTAFIELD_i_NAME``, without ``prefix``, which ctapipe's
+    ``HDF5TableReader`` maps to container fields), the descriptions of the ``containers``'
+    fields and the ``transforms`` (``{column: ctapipe ColumnTransform}``) are added here.
+    """
+    fields = {}
+    for container in containers:
+        fields.update(container.fields)
+    for pos, column in enumerate(table.colnames):
+        name = column
+        if prefix is not None and column.startswith(f"{prefix}_"):
+            name = column[len(prefix) + 1 :]
+        table.meta[f"CTAFIELD_{pos}_NAME"] = name
+        if name in fields and fields[name].description:
+            table.meta[f"CTAFIELD_{pos}_DESC"] = fields[name].description
+        if column in transforms:
+            table.meta.update(transforms[column].get_meta(pos))
+    write_table(table, out, path)
+
+
+def _write_subarray_trigger(out, subarray, tel_ids, events, slots, trigger):
+    """``/dl1/event/subarray/trigger`` in the layout of ctapipe's ``TriggerContainer``."""
+    n = len(events.event_id)
+    order_ids = list(subarray.tel_ids)
+    mask = np.zeros((n, len(order_ids)), dtype=bool)
+    event_type = np.full(n, -1, dtype=np.int64)
+    for tel_id, gather in zip(tel_ids, slots, strict=True):
+        mask[gather.events, order_ids.index(tel_id)] = True
+    # event type of the first telescope where present, else of the second
+    for gather, rows in reversed(list(zip(slots, trigger, strict=True))):
+        event_type[gather.events] = rows["event_type"]
+    table = Table(
+        {
+            "obs_id": events.obs_id,
+            "event_id": events.event_id,
+            "time": tai_ns_to_time(events.time_ns),
+            "tels_with_trigger": mask,
+            "event_type": event_type,
+        }
+    )
+    transforms = {
+        "tels_with_trigger": TelListToMaskTransform(subarray),
+        "event_type": EnumColumnTransform(EventType),
+    }
+    containers = (EventIndexContainer, TriggerContainer)
+    _write_table(table, out, DL1_SUBARRAY_TRIGGER_TABLE, containers, transforms=transforms)
 
 
 def _write_pointing(out, tel_files, tel_id, observations, slot):
-    node = _tel_node(tel_id)
     if all(f.pointing.kind == "monitoring" for f in tel_files):
+        node = tel_path(DL0_TEL_POINTING_GROUP, tel_id)
         parts = []
         for f in tel_files:
             with tables.open_file(f.path) as h5:
-                src = h5.get_node(f"{DL0_POINTING}/{node}")
-                parts.append(src.read())
+                parts.append(h5.get_node(node).read())
         data = np.concatenate(parts)
         key = data["time"][:, 0].astype(np.int64) * 4_000_000_000 + data["time"][:, 1]
         _, first = np.unique(key, return_index=True)
         with tables.open_file(tel_files[0].path) as h5:
-            _write_rows(
-                out, h5.get_node(f"{DL0_POINTING}/{node}"), f"{DL0_POINTING}/{node}", data[first]
-            )
+            _write_rows(out, h5.get_node(node), node, data[first])
         return
+    node = tel_path(FIXED_POINTING_GROUP, tel_id)
     rows = []
     for obs in observations:
         used = obs.file_index[:, slot]
         used = used[used >= 0]
         tel = tel_files[int(used[0])] if len(used) else tel_files[0]
         with tables.open_file(tel.path) as h5:
-            data = h5.get_node(f"{FIXED_POINTING}/{node}").read()[:1].copy()
+            data = h5.get_node(node).read()[:1].copy()
         data["obs_id"] = obs.obs_id
         rows.append(data)
     with tables.open_file(tel_files[0].path) as h5:
-        _write_rows(
-            out,
-            h5.get_node(f"{FIXED_POINTING}/{node}"),
-            f"{FIXED_POINTING}/{node}",
-            np.concatenate(rows),
-        )
+        _write_rows(out, h5.get_node(node), node, np.concatenate(rows))
 
 
-def _write_service(out, service, files, tel_ids, diagnostics):
-    n = len(service)
-    dtype = [("obs_id", "<i8"), ("event_id", "<i8"), ("is_stereo", "?"), ("delta_t", "<i8")]
-    for t in tel_ids:
-        dtype += [(f"tel_{t:03d}_obs_id", "<i8"), (f"tel_{t:03d}_event_id", "<i8")]
-    rows = np.zeros(n, dtype=dtype)
-    for i, (obs_id, ev, obs, k) in enumerate(service):
-        rows["obs_id"][i], rows["event_id"][i] = obs_id, ev
-        present = obs.file_index[k] >= 0
-        rows["is_stereo"][i] = present.all()
-        times = []
-        for slot, t in enumerate(tel_ids):
-            if present[slot]:
-                tel = files[slot][obs.file_index[k, slot]]
-                row = obs.row_index[k, slot]
-                rows[f"tel_{t:03d}_obs_id"][i] = tel.trigger["obs_id"][row]
-                rows[f"tel_{t:03d}_event_id"][i] = tel.trigger["event_id"][row]
-                times.append(tel.time_ns[row])
-            else:
-                rows[f"tel_{t:03d}_obs_id"][i] = -1
-                rows[f"tel_{t:03d}_event_id"][i] = -1
-        rows["delta_t"][i] = times[1] - times[0] if len(times) == 2 else 0
-    fields = [
-        (name, "quantity" if name == "delta_t" else None, "ns" if name == "delta_t" else None)
-        for name, *_ in dtype
-    ]
-    _write_new_table(out, f"{SERVICE}/events", rows, fields)
+def _write_service(out, events, slots, tel_ids, diagnostics):
+    """The matching record: per event, per run (summary) and the coincidence profiles."""
+    n = len(events.event_id)
+    present = events.file_index >= 0
+    columns = {
+        "obs_id": events.obs_id,
+        "event_id": events.event_id,
+        "is_stereo": present.all(axis=1),
+        "delta_t": np.zeros(n, dtype=np.int64),
+    }
+    times = []
+    for tel_id, gather in zip(tel_ids, slots, strict=True):
+        for what in ("obs_id", "event_id"):
+            values = np.full(n, -1, dtype=np.int64)
+            values[gather.events] = gather.column(lambda run, w=what: np.asarray(run.trigger[w]))
+            columns[f"{tel_node(tel_id)}_{what}"] = values
+        t = np.zeros(n, dtype=np.int64)
+        t[gather.events] = gather.column(lambda run: run.time_ns)
+        times.append(t)
+    stereo = columns["is_stereo"]
+    columns["delta_t"][stereo] = (times[1] - times[0])[stereo]
+    columns["delta_t"] = u.Quantity(columns["delta_t"], u.ns, dtype=np.int64)
+    _write_table(Table(columns), out, f"{STEREO_MATCHING_TABLE}/events")
 
-    summary_dtype = [
-        ("obs_id", "<i8"),
-        ("method", "S24"),
-        ("offset", "<i8"),
-        ("n_events_1", "<i8"),
-        ("n_events_2", "<i8"),
-        ("n_pairs", "<i8"),
-        ("n_unmatched_1", "<i8"),
-        ("n_unmatched_2", "<i8"),
-        ("n_ambiguous", "<i8"),
-        ("n_rejected", "<i8"),
-        ("delta_t_median", "<f8"),
-        ("delta_t_std", "<f8"),
-    ]
-    summary = np.zeros(len(diagnostics), dtype=summary_dtype)
-    profiles = []
-    for i, (obs_id, diag) in enumerate(diagnostics):
-        s = diag.summary()
-        summary[i]["obs_id"] = obs_id
-        summary[i]["method"] = s["method"]
-        summary[i]["offset"] = s["offset_ns"]
-        for key in (
-            "n_events_1",
-            "n_events_2",
-            "n_pairs",
-            "n_unmatched_1",
-            "n_unmatched_2",
-            "n_ambiguous",
-            "n_rejected",
-        ):
-            summary[i][key] = s[key]
-        dt = diag.delta_t_ns
-        summary[i]["delta_t_median"] = np.median(dt) if len(dt) else np.nan
-        summary[i]["delta_t_std"] = np.std(dt) if len(dt) else np.nan
-        if diag.profile_offsets_ns is not None:
-            p = np.zeros(
-                len(diag.profile_counts),
-                dtype=[("obs_id", "<i8"), ("offset", "<i8"), ("n_pairs", "<i8")],
-            )
-            p["obs_id"], p["offset"], p["n_pairs"] = (
-                obs_id,
-                diag.profile_offsets_ns,
-                diag.profile_counts,
-            )
-            profiles.append(p)
-    ns_fields = {"offset", "delta_t_median", "delta_t_std"}
-    _write_new_table(
-        out,
-        f"{SERVICE}/summary",
-        summary,
-        [
-            (n, "quantity" if n in ns_fields else None, "ns" if n in ns_fields else None)
-            for n, *_ in summary_dtype
-        ],
+    counts = (
+        "n_events_1", "n_events_2", "n_pairs", "n_unmatched_1", "n_unmatched_2", "n_ambiguous",
+        "n_rejected",
+    )  # fmt: skip
+    summaries = [(obs_id, diag.summary(), diag.delta_t_ns) for obs_id, diag in diagnostics]
+    summary = Table(
+        {
+            "obs_id": np.array([s[0] for s in summaries], dtype=np.int64),
+            "method": np.array([s[1]["method"] for s in summaries], dtype="S24"),
+            "offset": u.Quantity([s[1]["offset_ns"] for s in summaries], u.ns, dtype=np.int64),
+            **{k: np.array([s[1][k] for s in summaries], dtype=np.int64) for k in counts},
+            "delta_t_median": u.Quantity(
+                [np.median(dt) if len(dt) else np.nan for *_, dt in summaries], u.ns
+            ),
+            "delta_t_std": u.Quantity(
+                [np.std(dt) if len(dt) else np.nan for *_, dt in summaries], u.ns
+            ),
+        }
     )
-    out.get_node(f"{SERVICE}/summary").attrs["tel_ids"] = np.array(tel_ids)
-    if profiles:
-        _write_new_table(
-            out,
-            f"{SERVICE}/profile",
-            np.concatenate(profiles),
-            [("obs_id", None, None), ("offset", "quantity", "ns"), ("n_pairs", None, None)],
+    summary.meta["tel_ids"] = np.array(tel_ids)
+    _write_table(summary, out, f"{STEREO_MATCHING_TABLE}/summary")
+    profiles = [
+        Table(
+            {
+                "obs_id": np.full(len(diag.profile_counts), obs_id, dtype=np.int64),
+                "offset": u.Quantity(diag.profile_offsets_ns, u.ns, dtype=np.int64),
+                "n_pairs": np.asarray(diag.profile_counts, dtype=np.int64),
+            }
         )
+        for obs_id, diag in diagnostics
+        if diag.profile_offsets_ns is not None
+    ]
+    if profiles:
+        _write_table(vstack(profiles), out, f"{STEREO_MATCHING_TABLE}/profile")
 
 
-_GEOMETRY_FIELDS = [
-    ("alt", "deg"), ("alt_uncert", "deg"), ("az", "deg"), ("az_uncert", "deg"),
-    ("ang_distance_uncert", "deg"), ("core_x", "m"), ("core_y", "m"), ("core_uncert_x", "m"),
-    ("core_uncert_y", "m"), ("core_tilted_x", "m"), ("core_tilted_y", "m"),
-    ("core_tilted_uncert_x", "m"), ("core_tilted_uncert_y", "m"), ("h_max", "m"),
-    ("h_max_uncert", "m"), ("is_valid", None), ("average_intensity", None),
-    ("goodness_of_fit", None), ("telescopes", None),
-]  # fmt: skip
-
-
-def _write_geometry(output, subarray, tel_ids, files, observations, n_events, reco_config):
+def _write_geometry(output, subarray, tel_ids, files, events, reco_config):
     """Vectorised HillasReconstructor on the stereo events; DL2 geometry and impact tables."""
-    params = {t: read_table(output, f"{PARAMETERS}/{_tel_node(t)}") for t in tel_ids}
+    params = {t: read_table(output, tel_path(DL1_TEL_PARAMETERS_GROUP, t)) for t in tel_ids}
     if not all("hillas_fov_lon" in p.colnames for p in params.values()):
         return
-    trig = read_table(output, SUB_TRIGGER)
-    n_tel = len(subarray.tel_ids)
-    geom_dtype = [("obs_id", "<i8"), ("event_id", "<i8")] + [
-        (f"{PREFIX}_{name}", "?" if name == "is_valid" else "<f8")
-        if name != "telescopes"
-        else (f"{PREFIX}_telescopes", "?", (n_tel,))
-        for name, _ in _GEOMETRY_FIELDS
-    ]
-    geom = np.zeros(len(trig), dtype=geom_dtype)
-    for name, _ in _GEOMETRY_FIELDS:
-        if name not in ("is_valid", "telescopes"):
-            geom[f"{PREFIX}_{name}"] = np.nan
-    geom["obs_id"], geom["event_id"] = trig["obs_id"], trig["event_id"]
-    impacts = {t: np.full(len(trig), np.nan) for t in tel_ids}
+    n = len(events.event_id)
     order_ids = list(subarray.tel_ids)
-    stereo = np.all([trig["tels_with_trigger"][:, order_ids.index(t)] for t in tel_ids], axis=0)
+    present = events.file_index >= 0
+    stereo = present.all(axis=1)
+    # the columns of ctapipe's ReconstructedGeometryContainer, NaN / False where not computed
+    columns = {"obs_id": events.obs_id, "event_id": events.event_id}
+    for name, field in ReconstructedGeometryContainer.fields.items():
+        if name == "is_valid":
+            values = np.zeros(n, dtype=bool)
+        elif name == "telescopes":
+            values = np.zeros((n, len(order_ids)), dtype=bool)
+        else:
+            values = np.full(n, np.nan)
+            values = values if field.unit is None else u.Quantity(values, field.unit)
+        columns[f"{PREFIX}_{name}"] = values
+    geometry = QTable(columns)
+    impacts = {t: np.full(n, np.nan) * u.m for t in tel_ids}
     if stereo.any():
-        keys = [np.asarray(trig["event_id"])[stereo]]
+        rows = np.nonzero(stereo)[0]
         tabs = []
         for t, slot in zip(tel_ids, (0, 1), strict=True):
             p = params[t]
-            idx = np.searchsorted(np.asarray(p["event_id"]), keys[0])
-            tab = p[idx]
-            times = time_to_ns(trig["time"][stereo])
-            alt, az = _pointing_for(
-                files[slot], observations, slot, np.asarray(trig["event_id"])[stereo], times
-            )
+            tab = p[np.searchsorted(np.asarray(p["event_id"]), events.event_id[rows])]
+            alt, az = _pointing_for(files[slot], events, slot, rows)
             tab["telescope_pointing_altitude"] = alt
             tab["telescope_pointing_azimuth"] = az
             tabs.append(tab)
-        reco = TableHillasReconstructor(config=reco_config)
-        result, impact = reco(subarray, tel_ids, *tabs)
-        rows = np.nonzero(stereo)[0]
-        for name, unit in _GEOMETRY_FIELDS:
-            col = f"{PREFIX}_{name}"
-            if col in result.colnames:
-                values = result[col]
-                geom[col][rows] = values.to_value(unit) if unit else np.asarray(values)
+        result, impact = TableHillasReconstructor(config=reco_config)(subarray, tel_ids, *tabs)
+        for name, field in ReconstructedGeometryContainer.fields.items():
+            column = f"{PREFIX}_{name}"
+            if column in result.colnames:
+                values = result[column]
+                geometry[column][rows] = values if field.unit is None else values.to(field.unit)
         valid = np.asarray(result[f"{PREFIX}_is_valid"])
         for t in tel_ids:
-            geom[f"{PREFIX}_telescopes"][rows[valid], order_ids.index(t)] = True
-            impacts[t][rows] = impact[t].to_value(u.m)
-    with tables.open_file(output, "a") as out:
-        fields = [("obs_id", None, None), ("event_id", None, None)] + [
-            (
-                name,
-                "tel_list_to_mask" if name == "telescopes" else ("quantity" if unit else None),
-                unit,
-            )
-            for name, unit in _GEOMETRY_FIELDS
-        ]
-        _write_new_table(out, f"/dl2/event/subarray/geometry/{PREFIX}", geom, fields)
-        for t in tel_ids:
-            has = trig["tels_with_trigger"][:, order_ids.index(t)]
-            rows = np.zeros(
-                int(has.sum()),
-                dtype=[
-                    ("obs_id", "<i8"),
-                    ("event_id", "<i8"),
-                    ("tel_id", "<i2"),
-                    (f"{PREFIX}_tel_impact_distance", "<f8"),
-                    (f"{PREFIX}_tel_impact_distance_uncert", "<f8"),
-                ],
-            )
-            rows["obs_id"], rows["event_id"], rows["tel_id"] = (
-                trig["obs_id"][has],
-                trig["event_id"][has],
-                t,
-            )
-            rows[f"{PREFIX}_tel_impact_distance"] = impacts[t][has]
-            rows[f"{PREFIX}_tel_impact_distance_uncert"] = np.nan
-            _write_new_table(
-                out,
-                f"/dl2/event/telescope/impact/{PREFIX}/{_tel_node(t)}",
-                rows,
-                [
-                    ("obs_id", None, None),
-                    ("event_id", None, None),
-                    ("tel_id", None, None),
-                    ("tel_impact_distance", "quantity", "m"),
-                    ("tel_impact_distance_uncert", "quantity", "m"),
-                ],
-            )
+            geometry[f"{PREFIX}_telescopes"][rows[valid], order_ids.index(t)] = True
+            impacts[t][rows] = impact[t]
+    _write_table(
+        geometry,
+        output,
+        f"{DL2_SUBARRAY_GEOMETRY_GROUP}/{PREFIX}",
+        (EventIndexContainer, ReconstructedGeometryContainer),
+        prefix=PREFIX,
+        transforms={f"{PREFIX}_telescopes": TelListToMaskTransform(subarray)},
+    )
+    for slot, t in enumerate(tel_ids):
+        has = present[:, slot]
+        impact_table = QTable(
+            {
+                "obs_id": events.obs_id[has],
+                "event_id": events.event_id[has],
+                "tel_id": np.full(int(has.sum()), t, dtype=np.int16),
+                f"{PREFIX}_tel_impact_distance": impacts[t][has],
+                f"{PREFIX}_tel_impact_distance_uncert": np.full(int(has.sum()), np.nan) * u.m,
+            }
+        )
+        _write_table(
+            impact_table,
+            output,
+            tel_path(f"{DL2_TEL_IMPACT_GROUP}/{PREFIX}", t),
+            (TelEventIndexContainer, TelescopeImpactParameterContainer),
+            prefix=f"{PREFIX}_tel_impact",
+        )
 
 
-def _pointing_for(tel_files, observations, slot, event_ids, times_ns):
-    """Pointing of one telescope at the stereo events (from the file each event came from)."""
-    alt = np.full(len(event_ids), np.nan)
-    az = np.full(len(event_ids), np.nan)
-    start = 0
-    ev_to_file = {}
-    for obs in observations:
-        n = len(obs.time_ns)
-        for k in range(n):
-            ev_to_file[start + k + 1] = obs.file_index[k, slot]
-        start += n
-    files_of = np.array([ev_to_file[int(e)] for e in event_ids])
+def _pointing_for(tel_files, events, slot, rows):
+    """Pointing of one telescope at the events ``rows`` (from the file each came from)."""
+    alt = np.full(len(rows), np.nan)
+    az = np.full(len(rows), np.nan)
+    files_of = events.file_index[rows, slot]
     for index in np.unique(files_of):
         sel = files_of == index
-        a, z = tel_files[int(index)].pointing_at(times_ns[sel])
+        a, z = tel_files[int(index)].pointing_at(events.time_ns[rows][sel])
         alt[sel], az[sel] = a.to_value(u.deg), z.to_value(u.deg)
     return alt * u.deg, az * u.deg

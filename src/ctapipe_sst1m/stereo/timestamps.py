@@ -3,13 +3,14 @@
 Event matching compares time stamps at the nanosecond level. A float64 number of UNIX seconds
 only resolves about 0.24 µs today, so the matchers work on int64 nanoseconds. astropy keeps a
 time as two float64 Julian dates (``jd1`` integral or half-integral, ``jd2`` a fraction of a
-day); both parts are converted separately to keep every nanosecond.
+day); both parts are converted separately to keep every nanosecond. The inverse is
+:func:`ctapipe_sst1m.io.clock.tai_ns_to_time`.
 """
 
 import numpy as np
 from astropy.time import Time
 
-__all__ = ["NS_PER_SECOND", "ns_to_time", "time_to_ns"]
+__all__ = ["NS_PER_SECOND", "time_to_ns"]
 
 NS_PER_SECOND = 1_000_000_000
 _SECONDS_PER_DAY = 86400
@@ -27,7 +28,8 @@ def time_to_ns(time):
     Returns
     -------
     numpy.ndarray or numpy.int64
-        Nanoseconds as int64, same shape as ``time``.
+        Nanoseconds as int64, same shape as ``time``; the inverse of
+        :func:`~ctapipe_sst1m.io.clock.tai_ns_to_time`.
     """
     tai = time.tai
     # jd1 differences are whole (or half) days: exact in float64 and as integer seconds
@@ -40,18 +42,3 @@ def time_to_ns(time):
     ns_2 = np.rint((seconds_2 - whole_2) * NS_PER_SECOND).astype(np.int64)
     result = (seconds_1 + whole_2.astype(np.int64)) * NS_PER_SECOND + ns_2
     return result if result.ndim else np.int64(result)
-
-
-def ns_to_time(ns):
-    """astropy ``Time`` (format ``unix_tai``) from integer nanoseconds since 1970 TAI.
-
-    Parameters
-    ----------
-    ns : int or array of int
-        Nanoseconds as returned by :func:`time_to_ns`.
-    """
-    ns = np.asarray(ns, dtype=np.int64)
-    seconds, rest = np.divmod(ns, NS_PER_SECOND)
-    return Time(
-        seconds.astype(np.float64), rest.astype(np.float64) / NS_PER_SECOND, format="unix_tai"
-    )
