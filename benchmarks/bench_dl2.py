@@ -4,8 +4,8 @@ Run with ``python benchmarks/bench_dl2.py`` (about 30 min on 2 cores, most of it
 production-size forests once; ``--work-dir DIR`` keeps the files and models and reuses them on
 the next run; ``--quick``: 2·10⁴ events and toy-size forests only, a few minutes). Steps:
 
-1. Small toy MC (diffuse gammas and protons, MC telescopes 1/2) -> ``ctapipe-process`` with
-   HillasReconstructor (stereo features).
+1. Small toy MC (diffuse gammas and protons, MC telescopes 1/2) from ``make_toy_file``, which
+   writes the HillasReconstructor stereo geometry (stereo features) itself.
 2. Large DL1 files are SYNTHESISED from it: every event table under ``/dl1/event``,
    ``/dl2/event`` and ``/simulation/event`` is repeated block by block with shifted event ids,
    the float image parameters of the copies get a 1 % multiplicative jitter (simulating 10^5
@@ -30,6 +30,10 @@ the next run; ``--quick``: 2·10⁴ events and toy-size forests only, a few minu
 5. Cost per event and fixed cost (runs on n and n/4 events), memory flat in file size, and
    the production-size forests once more on a larger file (``--long-events``, 10^6 array
    events by default), where the fixed costs are spread over ten times more events.
+6. The real command (a subprocess, as a user runs it) on n/4 and n events: wall and CPU time,
+   maximum resident memory (``/usr/bin/time -v``, else psutil sampling) side by side with the
+   in-process traced peak, and the start-up (the command on a 100-event file, and the bare
+   import of stock ``ctapipe-apply-models``).
 
 Training time and memory of the default forests: ``benchmarks/bench_training.py``.
 """
@@ -52,6 +56,7 @@ import tables  # noqa: E402
 from ctapipe.core import run_tool  # noqa: E402
 from ctapipe.io import TableLoader  # noqa: E402
 
+from ctapipe_sst1m.compat import models_of  # noqa: E402
 from ctapipe_sst1m.reco.metadata import load_model, read_models_json  # noqa: E402
 from ctapipe_sst1m.simulation import make_toy_file  # noqa: E402
 from ctapipe_sst1m.tools.dl1_dl2 import DL1ToDL2Tool  # noqa: E402
@@ -61,23 +66,8 @@ EVENT_GROUPS = ("/dl1/event", "/dl2/event", "/simulation/event")
 
 
 def stereo_dl1(tmp, particle, n_showers, seed):
-    """Toy MC DL1 with ctapipe-process HillasReconstructor stereo features."""
-    mono = make_toy_file(tmp / f"{particle}.mono.h5", particle, n_showers=n_showers, seed=seed)
-    out = tmp / f"{particle}.dl1.h5"
-    subprocess.run(
-        [
-            str(BIN / "ctapipe-process"),
-            f"--input={mono}",
-            f"--output={out}",
-            "--write-parameters",
-            "--DataWriter.write_dl2=True",
-            "--ShowerProcessor.reconstructor_types=HillasReconstructor",
-            "--no-progress",
-            "-q",
-        ],
-        check=True,
-    )
-    return out
+    """Toy MC DL1 with the HillasReconstructor stereo features (written by the toy itself)."""
+    return make_toy_file(tmp / f"{particle}.dl1.h5", particle, n_showers=n_showers, seed=seed)
 
 
 def synthesise(small, big, n_events, seed=0, energy_jitter=0.0, coincident=False):
@@ -184,6 +174,7 @@ def run_dl2(dl1, model_dir, out, mode, trace, chunk_size=None):
     os.sync()
     argv = [f"--input={dl1}", f"--models={model_dir}", f"--output={out}", f"--mode={mode}"]
     argv += ["--n-jobs=1", "--log-level=WARN", "--no-progress"]
+    argv.append(f"--provenance-log={out.parent / 'bench.provenance.log'}")
     if chunk_size:
         argv.append(f"--chunk-size={chunk_size}")
     if trace:
@@ -198,12 +189,88 @@ def run_dl2(dl1, model_dir, out, mode, trace, chunk_size=None):
     return seconds, peak
 
 
+def command_figures(argv):
+    """Run a command as a subprocess: ``(wall s, CPU s, maximum resident MB)``.
+
+    The resident memory is the kernel's high-water mark from ``/usr/bin/time -v``; without it
+    psutil samples the process every 20 ms (may miss a short peak).
+    """
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    os.sync()
+    if Path("/usr/bin/time").exists():
+        start = time.perf_counter()
+        result = subprocess.run(
+            ["/usr/bin/time", "-v", *map(str, argv)], capture_output=True, text=True, env=env
+        )
+        wall = time.perf_counter() - start
+        assert result.returncode == 0, result.stderr[-2000:]
+        fields = dict(
+            line.strip().rsplit(": ", 1) for line in result.stderr.splitlines() if ": " in line
+        )
+        cpu = float(fields["User time (seconds)"]) + float(fields["System time (seconds)"])
+        return wall, cpu, int(fields["Maximum resident set size (kbytes)"]) / 1e3
+    import psutil
+
+    start = time.perf_counter()
+    proc = psutil.Popen(list(map(str, argv)), env=env, stderr=subprocess.DEVNULL)
+    peak, cpu = 0.0, 0.0
+    while proc.poll() is None:
+        try:
+            peak = max(peak, proc.memory_info().rss / 1e6)
+            times = proc.cpu_times()
+            cpu = times.user + times.system
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(0.02)
+    assert proc.returncode == 0
+    return time.perf_counter() - start, cpu, peak
+
+
+def dl2_command(dl1, model_dir, out, mode):
+    """The sst1m-dl1-dl2 command line of one benchmark case."""
+    return [
+        BIN / "sst1m-dl1-dl2",
+        f"--input={dl1}",
+        f"--models={model_dir}",
+        f"--output={out}",
+        f"--mode={mode}",
+        "--n-jobs=1",
+        "--no-progress",
+        "--overwrite",
+        "--log-level=WARN",
+        f"--provenance-log={out.parent / 'bench.provenance.log'}",
+    ]
+
+
+def command_report(inputs, quarters, sizes, models, tmp, gamma):
+    """Item 6: the real command on n/4 and n events, its resident memory and its start-up."""
+    print("\nthe real command (subprocess), n/4 and n events side by side:")
+    header = ("mode", "events", "wall s", "CPU s", "max RSS MB", "traced peak MB")
+    print("{:7s} {:>8s} {:>7s} {:>7s} {:>11s} {:>15s}".format(*header))
+    for mode, big in inputs.items():
+        small, n_small = quarters[mode]
+        for dl1, n in ((small, n_small), (big, sizes[mode])):
+            out = tmp / f"command.{mode}.dl2.h5"
+            wall, cpu, rss = command_figures(dl2_command(dl1, models, out, mode))
+            _, peak = run_dl2(dl1, models, tmp / "traced.dl2.h5", mode, trace=True)
+            print(f"{mode:7s} {n:8d} {wall:7.1f} {cpu:7.1f} {rss:11.0f} {peak:15.0f}")
+    tiny = cached(tmp / "tiny.dl1.h5", lambda p: synthesise(gamma, p, 100))
+    _, cpu_tiny, rss_tiny = command_figures(dl2_command(tiny, models, tmp / "tiny.dl2.h5", "mono"))
+    _, cpu_import, _ = command_figures([sys.executable, "-c", "import ctapipe.tools.apply_models"])
+    _, cpu_ours, _ = command_figures([sys.executable, "-c", "import ctapipe_sst1m.tools.dl1_dl2"])
+    print(
+        f"start-up: the command on 100 events {cpu_tiny:.1f} s CPU ({rss_tiny:.0f} MB); bare"
+        f" imports: stock ctapipe.tools.apply_models {cpu_import:.1f} s,"
+        f" ctapipe_sst1m.tools.dl1_dl2 {cpu_ours:.1f} s"
+    )
+
+
 def forest_size(model_dir, mode):
     """Mean leaves and depth per tree of the mode's energy forest (what predict costs)."""
     meta = read_models_json(model_dir)
     entry = meta["modes"][mode]["energy"]
     reco = load_model(model_dir / entry["file"], expected_sha256=entry["sha256"])
-    forest = next(iter(reco._models.values()))
+    forest = next(iter(models_of(reco).values()))
     leaves = np.mean([tree.get_n_leaves() for tree in forest.estimators_])
     depth = np.mean([tree.get_depth() for tree in forest.estimators_])
     return leaves, depth
@@ -333,7 +400,7 @@ def main():
         tmp / "gamma-diffuse.dl1.h5", lambda p: stereo_dl1(tmp, "gamma-diffuse", 40_000, 1)
     )
     proton = cached(tmp / "proton.dl1.h5", lambda p: stereo_dl1(tmp, "proton", 400_000, 1))
-    print(f"toy MC + ctapipe-process: {time.perf_counter() - start:.0f} s")
+    print(f"toy MC: {time.perf_counter() - start:.0f} s")
     models = train(gamma, proton, tmp / "models_toy")
 
     inputs, quarters, sizes = {}, {}, {}
@@ -367,6 +434,8 @@ def main():
         f"peak traced memory with --chunk-size=10000 (stereo): {peaks[0]:.0f} MB for"
         f" {n_small} events, {peaks[1]:.0f} MB for {sizes['stereo']} events"
     )
+
+    command_report(inputs, quarters, sizes, models, tmp, gamma)
 
     if not args.quick:
         # training samples with ~training_rows rows per telescope after the 25 % test split

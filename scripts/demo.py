@@ -75,7 +75,7 @@ def step_real_data(out):
 
 
 def step_toy_mc(out):
-    """A small toy production: DL1 with the toy simulator, then stereo geometry with ctapipe."""
+    """A small toy production: DL1 with stereo geometry, straight from the toy simulator."""
     mc = out / "toy_mc"
     mc.mkdir(parents=True, exist_ok=True)
     proton_cfg = mc / "proton_throw.json"
@@ -97,22 +97,6 @@ def step_toy_mc(out):
         if particle == "proton":
             cmd += ["-c", proton_cfg]
         run(cmd, out / "logs" / f"simulate_{name}.log")
-        # stereo features (h_max, impact) with ctapipe's HillasReconstructor
-        run(
-            [
-                "ctapipe-process",
-                "-i",
-                dl1,
-                "-o",
-                mc / f"{name}.h5",
-                "--write-parameters",
-                "--no-progress",
-                "--overwrite",
-                "--ShowerProcessor.reconstructor_types=HillasReconstructor",
-                "--DataWriter.write_dl2=True",
-            ],
-            out / "logs" / f"hillas_{name}.log",
-        )
     _print_triggered(mc)
 
 
@@ -121,7 +105,7 @@ def _print_triggered(mc):
 
     print("triggered events (telescope images / stereo events) per sample:")
     for name, (_, n_showers, _) in TOY.items():
-        with tables.open_file(mc / f"{name}.h5") as h5:
+        with tables.open_file(mc / f"{name}.dl1.h5") as h5:
             trig = h5.root.dl1.event.subarray.trigger.col("tels_with_trigger")
         n_stereo = int((trig.sum(axis=1) >= 2).sum())
         print(
@@ -137,9 +121,9 @@ def step_training(out):
         [
             "sst1m-train-models",
             "--gamma",
-            mc / "gamma_diffuse_train.h5",
+            mc / "gamma_diffuse_train.dl1.h5",
             "--proton",
-            mc / "proton_train.h5",
+            mc / "proton_train.dl1.h5",
             "-o",
             models,
             "--overwrite",
@@ -158,7 +142,7 @@ def step_dl2(out):
             [
                 "sst1m-dl1-dl2",
                 "-i",
-                mc / f"{name}.h5",
+                mc / f"{name}.dl1.h5",
                 "-m",
                 out / "models",
                 "-o",

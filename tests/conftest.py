@@ -7,7 +7,6 @@ from importlib.resources import files
 from pathlib import Path
 
 import pytest
-from ctapipe.core import run_tool
 from traitlets.config import Config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -83,7 +82,8 @@ ParticleClassifier:
 """
 
 
-def _simulate(tmp, particle, n, seed, stereo=True):
+def _simulate(tmp, particle, n, seed, *extra):
+    """The real command: its DL1 goes to sst1m-train-models and sst1m-dl1-dl2 as it is."""
     dl1 = tmp / f"{particle}_{seed}.dl1.h5"
     subprocess.run(
         [
@@ -97,47 +97,34 @@ def _simulate(tmp, particle, n, seed, stereo=True):
             "-o",
             str(dl1),
             "-q",
+            "--provenance-log",
+            str(tmp / "simulate.provenance.log"),
+            *extra,
         ],
         check=True,
     )
-    if not stereo:
-        return dl1
-    out = tmp / f"{particle}_{seed}.h5"
-    subprocess.run(
-        [
-            str(BIN / "ctapipe-process"),
-            "-i",
-            str(dl1),
-            "-o",
-            str(out),
-            "--write-parameters",
-            "-q",
-            "--no-progress",
-            "--ShowerProcessor.reconstructor_types=HillasReconstructor",
-            "--DataWriter.write_dl2=True",
-        ],
-        check=True,
-    )
-    return out
+    return dl1
 
 
 @pytest.fixture(scope="session")
 def toy(tmp_path_factory):
-    """Toy MC (MC telescopes 1/2) and small mono+stereo models trained once per session."""
-    tmp = tmp_path_factory.mktemp("toy_dl2")
-    from ctapipe_sst1m.tools.train_models import TrainModelsTool
+    """Toy MC (MC telescopes 1/2) and small mono+stereo models trained once per session.
 
+    The models are trained on ``sst1m-simulate`` output as it is (no ctapipe-process pass).
+    """
+    tmp = tmp_path_factory.mktemp("toy_dl2")
     files = {
         "gamma": _simulate(tmp, "gamma-diffuse", 40000, 1),
         "proton": _simulate(tmp, "proton", 100000, 1),
         "gamma_test": _simulate(tmp, "gamma-diffuse", 30000, 2),
-        "mono_only": _simulate(tmp, "gamma-diffuse", 3000, 3, stereo=False),
+        # no stereo geometry written: a mono-only DL1
+        "mono_only": _simulate(tmp, "gamma-diffuse", 3000, 3, "--DataWriter.write_dl2=False"),
     }
     (tmp / "small.yaml").write_text(SMALL)
     models = tmp / "models"
-    ret = run_tool(
-        TrainModelsTool(),
+    subprocess.run(
         [
+            str(BIN / "sst1m-train-models"),
             "--gamma",
             str(files["gamma"]),
             "--proton",
@@ -146,7 +133,9 @@ def toy(tmp_path_factory):
             str(models),
             "-c",
             str(tmp / "small.yaml"),
+            "--provenance-log",
+            str(tmp / "train.provenance.log"),
         ],
+        check=True,
     )
-    assert ret == 0
     return tmp, files, models

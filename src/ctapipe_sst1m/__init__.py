@@ -1,7 +1,8 @@
 """ctapipe-sst1m: the analysis chain of the SST-1M telescopes as a ctapipe plugin.
 
-Importing the package switches astropy to offline mode (see :mod:`ctapipe_sst1m._offline`) and
-silences one harmless PyTables warning about ctapipe's metadata names (:mod:`ctapipe_sst1m._warnings`).
+Importing the package switches astropy to offline mode (see :mod:`ctapipe_sst1m._offline`)
+and silences one harmless PyTables warning about ctapipe's metadata names
+(:mod:`ctapipe_sst1m._warnings`).
 Sub-packages: ``instrument``, ``io``, ``calib``, ``image``, ``stereo``, ``reco``, ``irf``,
 ``dl3``, ``analysis``, ``simulation``, ``orchestration`` and ``tools``.
 """

@@ -189,3 +189,67 @@ def test_truncated_model_file_one_line_error(tmp_path):
         load_model(path)
     assert "\n" not in str(err.value)
     assert str(path) in str(err.value)
+
+
+def test_bins_under_the_minimum_are_blank_and_others_have_bootstrap_errors():
+    rng = np.random.default_rng(3)
+    n = 400
+    true = np.concatenate([np.full(2, 0.8), np.full(n, 3.0)]) * u.TeV
+    rel = np.concatenate([[0.9, 1.1], rng.normal(0.0, 0.2, n)])
+    table = energy_performance(
+        true, true * (1 + rel), [0.5, 1.0, 10.0] * u.TeV, min_events=20, n_resamples=300
+    )
+    assert table["n_events"].tolist() == [2, n]
+    assert np.isnan(table["bias"][0]) and np.isnan(table["resolution"][0])
+    assert np.isnan(table["bias_err"][0])
+    # standard error of the median of a Gaussian: sigma * sqrt(pi / 2 / n)
+    assert table["bias_err"][1] == pytest.approx(0.2 * np.sqrt(np.pi / 2 / n), rel=0.3)
+    assert 0 < table["resolution_err"][1] < 0.05
+    theta = np.abs(rng.normal(0, 0.2, n + 2)) * u.deg
+    angular = angular_performance(true, theta, [0.5, 1.0, 10.0] * u.TeV, min_events=20)
+    assert np.isnan(angular["angular_resolution_68"][0])
+    assert np.isfinite(angular["angular_resolution_68"][1])
+
+
+def test_performance_json_has_nulls_for_sparse_bins():
+    from ctapipe_sst1m.reco.evaluation import metrics
+
+    rng = np.random.default_rng(4)
+    true = np.concatenate([np.full(3, 0.8), np.full(100, 3.0)]) * u.TeV
+    reco = true * rng.normal(1.0, 0.1, len(true))
+    theta = np.abs(rng.normal(0, 0.1, len(true))) * u.deg
+    result = metrics(true, reco, theta, None, None, bins=[0.5, 1, 10] * u.TeV, min_events=20)
+    assert result["n_events_per_bin"] == [3, 100]
+    assert result["energy_resolution"][0] is None and result["energy_bias"][0] is None
+    assert result["angular_resolution_68_deg"][0] is None
+    assert result["energy_resolution"][1] == pytest.approx(0.1, abs=0.03)
+    assert result["energy_resolution_err"][1] > 0
+    json.dumps(result, allow_nan=False)  # strict JSON: no NaN literals
+
+
+def test_too_few_events_after_the_cuts_is_one_line_with_the_cut_flow():
+    from astropy.table import Table
+    from traitlets.config import Config
+
+    from ctapipe_sst1m.reco.training import TooFewEventsError, TrainingSample
+
+    subarray = sst1m_subarray((1, 2))
+    criteria = [("bright", "hillas_intensity > 50"), ("wide", "hillas_width > 0")]
+    config = Config({"EnergyRegressor": {"QualityQuery": {"quality_criteria": criteria}}})
+    reg = EnergyRegressor(
+        subarray, model_cls="RandomForestRegressor", features=["hillas_width"], config=config
+    )
+    table = Table(
+        {
+            "hillas_intensity": [10.0] * 30 + [100.0] * 4,
+            "hillas_width": [0.1] * 34,
+            "true_energy": [1.0] * 34 * u.TeV,
+        }
+    )
+    sample = TrainingSample(min_training_events=10)
+    with pytest.raises(TooFewEventsError) as err:
+        sample.fit_energy(reg, subarray.tel[1], table, what="g.h5: gamma events of tel 1")
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith("g.h5: gamma events of tel 1: 4 of 34 training events pass")
+    assert "'bright': 4, 'wide': 4" in message and "at least 10 needed" in message

@@ -60,7 +60,7 @@ def _simulate(source, showers, rng):
 
 
 def test_intensity_linear_in_energy_at_fixed_impact():
-    source = _source(zenith=0.0)
+    source = _source(zenith=0.0 * u.deg)
     rng = np.random.default_rng(1)
     means = []
     for energy in (2.0, 4.0, 8.0, 16.0):
@@ -73,7 +73,7 @@ def test_intensity_linear_in_energy_at_fixed_impact():
 
 
 def test_trigger_fraction_rises_through_one_tev():
-    source = _source(zenith=0.0)
+    source = _source(zenith=0.0 * u.deg)
     rng = np.random.default_rng(2)
     fractions = {}
     for energy in (0.2, 0.3, 0.5, 1.0, 3.0):
@@ -89,7 +89,7 @@ def test_trigger_fraction_rises_through_one_tev():
 
 
 def test_centroid_displacement_follows_impact():
-    source = _source(zenith=0.0)
+    source = _source(zenith=0.0 * u.deg)
     rng = np.random.default_rng(3)
     disp = {}
     for distance in (30.0, 100.0, 200.0):
@@ -104,7 +104,7 @@ def test_centroid_displacement_follows_impact():
 
 
 def test_time_gradient_changes_sign_near_100m():
-    source = _source(zenith=0.0)
+    source = _source(zenith=0.0 * u.deg)
     rng = np.random.default_rng(4)
     near, _, _ = _simulate(source, _showers_at(source, 5.0, 40.0, 20, rng), rng)
     far, _, _ = _simulate(source, _showers_at(source, 5.0, 250.0, 20, rng), rng)
@@ -114,7 +114,7 @@ def test_time_gradient_changes_sign_near_100m():
 
 def test_protons_fainter_and_wider_than_gammas():
     rng = np.random.default_rng(5)
-    gamma, proton = _source("gamma", zenith=0.0), _source("proton", zenith=0.0)
+    gamma, proton = _source("gamma", zenith=0.0 * u.deg), _source("proton", zenith=0.0 * u.deg)
     g, g_pe, _ = _simulate(gamma, _showers_at(gamma, 10.0, 60.0, 400, rng), rng)
     p, p_pe, _ = _simulate(proton, _showers_at(proton, 10.0, 60.0, 400, rng), rng)
     ratio = np.median(p_pe.sum(axis=1)) / np.median(g_pe.sum(axis=1))

@@ -1,7 +1,9 @@
 """sst1m-simulate output: ctapipe layout, bookkeeping, physics seen through ctapipe's DL1."""
 
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import astropy.units as u
@@ -154,11 +156,67 @@ def test_reproducible(pair_dl1_file, pair_args, tmp_path):
 def test_existing_output_refused(tmp_path, capfd):
     out = tmp_path / "exists.h5"
     out.write_text("x")
-    argv = ["--n-showers=10", "-o", str(out)]
+    argv = ["--n-showers=10", "-o", str(out), f"--provenance-log={tmp_path / 'p.log'}"]
     code = run_tool(SimulateTool(), argv, cwd=tmp_path, raises=False)
-    assert code == 1
-    assert "--overwrite" in capfd.readouterr().err
+    assert code == 2
+    assert f"Output path {out} exists" in capfd.readouterr().err
     assert out.read_text() == "x"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exists.h5", "p.log"]
+
+
+def test_missing_output_directory_refused(tmp_path, capfd):
+    out = tmp_path / "missing" / "out.h5"
+    argv = ["--n-showers=10", "-o", str(out), f"--provenance-log={tmp_path / 'p.log'}"]
+    assert run_tool(SimulateTool(), argv, cwd=tmp_path, raises=False) == 2
+    assert "does not exist; create it first" in capfd.readouterr().err
+    assert not out.parent.exists()
+
+
+def test_stereo_geometry_of_sst1m_r0_dl1_is_written(gamma_diffuse_file):
+    """The toy DL1 has the shower geometry sst1m-r0-dl1 writes for simulations."""
+    geometry = read_table(gamma_diffuse_file, "/dl2/event/subarray/geometry/HillasReconstructor")
+    trigger = read_table(gamma_diffuse_file, "/dl1/event/subarray/trigger")
+    assert len(geometry) == len(trigger)
+    stereo = trigger["tels_with_trigger"].sum(axis=1) >= 2
+    valid = np.asarray(geometry["HillasReconstructor_is_valid"])
+    # only stereo events can have a geometry; most of them pass the SST-1M quality cuts
+    assert not np.any(valid & ~stereo)
+    assert valid.sum() > 0.5 * stereo.sum() > 20
+    h_max = geometry["HillasReconstructor_h_max"].quantity[valid].to_value(u.km)
+    assert 3 < np.median(h_max) < 15
+    # the tables the stereo training reads, through ctapipe's TableLoader
+    with TableLoader(gamma_diffuse_file, dl2=True) as loader:
+        events = loader.read_telescope_events()
+    for column in ("HillasReconstructor_h_max", "HillasReconstructor_tel_impact_distance"):
+        assert column in events.colnames
+    ok = np.asarray(events["HillasReconstructor_is_valid"])
+    impact = events["HillasReconstructor_tel_impact_distance"].quantity[ok].to_value(u.m)
+    true_impact = events["true_impact_distance"].quantity[ok].to_value(u.m)
+    assert np.median(np.abs(impact - true_impact)) < 0.3 * np.median(true_impact)
+
+
+def test_sigterm_leaves_nothing_behind(tmp_path):
+    """SIGTERM in the event loop: exit status 130, one line, no output and no stub left."""
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    command = [
+        str(Path(sys.executable).parent / "sst1m-simulate"),
+        "--n-showers=2000000",
+        "-o",
+        str(out_dir / "run.h5"),
+        f"--provenance-log={tmp_path / 'p.log'}",
+    ]
+    proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(out_dir.glob(".*.part.h5")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert list(out_dir.glob(".*.part.h5")), "the run never started writing"
+    time.sleep(2.0)  # well inside the event loop
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert "Traceback" not in stderr and "SystemError" not in stderr
+    assert list(out_dir.iterdir()) == []
 
 
 def test_stock_energy_regressor_trains(gamma_diffuse_file, tmp_path):
@@ -212,3 +270,18 @@ def test_r1_variant_with_sst_cleaner_matches_dl1_variant(pair_r1_file, pair_dl1_
     assert np.median(ratio) == pytest.approx(1.0, abs=0.15)
     dlon = (a["hillas_fov_lon"] - b["hillas_fov_lon"])[bright]
     assert np.median(np.abs(dlon)) < 0.05
+
+
+def test_zenith_is_an_angle_with_its_unit(tmp_path, capfd):
+    out = tmp_path / "z40.h5"
+    log = f"--provenance-log={tmp_path / 'p.log'}"
+    argv = ["--n-showers=2000", "--zenith=40 deg", "--azimuth=0.5 rad", "-o", str(out), log]
+    assert run_tool(SimulateTool(), argv, cwd=tmp_path) == 0
+    pointing = read_table(out, "/configuration/telescope/pointing/tel_001")
+    assert pointing["telescope_pointing_altitude"].quantity[0].to_value(u.deg) == pytest.approx(50)
+    assert pointing["telescope_pointing_azimuth"].quantity[0].to_value(u.rad) == pytest.approx(0.5)
+    capfd.readouterr()
+    argv = ["--n-showers=10", "--zenith=75 deg", "-o", str(tmp_path / "z75.h5"), log]
+    assert run_tool(SimulateTool(), argv, cwd=tmp_path, raises=False) == 2
+    assert "zenith 75.0 deg is outside 0-70 deg" in capfd.readouterr().err
+    assert not (tmp_path / "z75.h5").exists()

@@ -8,6 +8,7 @@
   simulates the run itself; with the SST-1M tailcuts it must reproduce ``sst1m-simulate``.
 """
 
+import json
 import shutil
 import subprocess
 import sys
@@ -16,11 +17,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tables
+import yaml
 from astropy.table import join, vstack
 from ctapipe.io import read_table
 from ctapipe.io.hdf5eventsource import HDF5EventSource
 
-from ctapipe_sst1m.tools.simulate import DEFAULT_PROCESSING_CONFIG
+from ctapipe_sst1m.simulation.production import (
+    DEFAULT_PROCESSING_CONFIG,
+    default_processing_config,
+)
 
 MC_CONFIG = Path(__file__).parents[2] / "src/ctapipe_sst1m/resources/config/r0_dl1_mc.yaml"
 CTAPIPE_PROCESS = str(Path(sys.executable).parent / "ctapipe-process")
@@ -87,6 +92,7 @@ def test_stock_process_with_toy_event_source_entry_point(pair_dl1_file, pair_arg
     n_showers, seed = pair_args
     config = tmp_path / "toy.yaml"
     tailcuts = DEFAULT_PROCESSING_CONFIG["TailcutsImageCleaner"]
+    geometry = default_processing_config()
     config.write_text(
         "SST1MToyEventSource:\n"
         f"  n_showers: {n_showers}\n"
@@ -95,6 +101,13 @@ def test_stock_process_with_toy_event_source_entry_point(pair_dl1_file, pair_arg
         "  use_telescope_frame: true\n"
         "TailcutsImageCleaner:\n"
         + "".join(f"  {key}: {value}\n" for key, value in tailcuts.items())
+        + "DataWriter:\n  write_dl2: true\n"
+        + yaml.safe_dump(
+            {
+                name: json.loads(json.dumps(geometry[name]))
+                for name in ("ShowerProcessor", "HillasReconstructor")
+            }
+        )
     )
     processed = _process(tmp_path, tmp_path / "gamma.sst1mtoy", config)
     run = read_table(processed, "/configuration/simulation/run")
@@ -112,3 +125,11 @@ def test_stock_process_with_toy_event_source_entry_point(pair_dl1_file, pair_arg
     np.testing.assert_allclose(
         matched["hillas_intensity_toy"], matched["hillas_intensity_ref"], rtol=1e-9
     )
+    # and stock ShowerProcessor gives the stereo geometry sst1m-simulate wrote
+    node = "/dl2/event/subarray/geometry/HillasReconstructor"
+    stock, ours = read_table(processed, node), read_table(pair_dl1_file, node)
+    assert len(stock) == len(ours) and np.sum(ours["HillasReconstructor_is_valid"]) > 10
+    np.testing.assert_array_equal(stock["event_id"], ours["event_id"])
+    for column in ("is_valid", "alt", "az", "core_x", "core_y", "h_max"):
+        name = f"HillasReconstructor_{column}"
+        np.testing.assert_allclose(np.asarray(stock[name]), np.asarray(ours[name]), rtol=1e-9)

@@ -21,7 +21,8 @@ def _pair(toy_dl1, tmp_path, split, kw1=None, kw2=None):
 
 
 def _run(f1, f2, out, *extra):
-    argv = [f"--tel1={f1}", f"--tel2={f2}", f"--output={out}", *extra]
+    log = out.parent / "stereo.provenance.log"
+    argv = [f"--tel1={f1}", f"--tel2={f2}", f"--output={out}", f"--provenance-log={log}", *extra]
     return run_tool(DL1StereoTool(), argv=argv, cwd=out.parent, raises=False)
 
 
@@ -81,9 +82,11 @@ def test_stock_ctapipe_process_agrees_with_vectorised_geometry(toy_dl1, tmp_path
             f"--input={out}",
             f"--output={dl2}",
             f"--config={config}",
+            f"--provenance-log={tmp_path / 'process.provenance.log'}",
         ],
         capture_output=True,
         text=True,
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     name = "/dl2/event/subarray/geometry/HillasReconstructor"

@@ -54,7 +54,7 @@ def test_round_trip(kind, reference_dir, tmp_path):
 def test_converted_config_runs(reference_dir, digicam_2018_file, tmp_path):
     yaml_path = tmp_path / "data.yaml"
     source = reference_dir / "sst1mpipe_data_config.json"
-    assert run_tool(ConvertConfigTool(), [f"-i={source}", f"-o={yaml_path}"]) == 0
+    assert run_tool(ConvertConfigTool(), [f"-i={source}", f"-o={yaml_path}"], cwd=tmp_path) == 0
     out = tmp_path / "dl1.h5"
     calib = reference_dir / "averaged_calib_param_v2_2023_2024_tel2.h5"
     argv = [
@@ -72,7 +72,13 @@ def test_errors(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     assert (
-        run_tool(ConvertConfigTool(), [f"-i={bad}", f"-o={tmp_path / 'x.yaml'}"], raises=False) != 0
+        run_tool(
+            ConvertConfigTool(),
+            [f"-i={bad}", f"-o={tmp_path / 'x.yaml'}"],
+            cwd=tmp_path,
+            raises=False,
+        )
+        != 0
     )
     assert not (tmp_path / "x.yaml").exists()
 

@@ -133,20 +133,21 @@ def test_models_with_features_missing_from_file_one_line_error(toy, stereo_data,
         write_table(table, reduced, path, overwrite=True)
     out = tmp_path / "x.dl2.h5"
     argv = ["-i", str(reduced), "-m", str(models), "-o", str(out)]
-    assert run_tool(DL1ToDL2Tool(), argv, cwd=tmp_path, raises=False) == 1
+    argv.append(f"--provenance-log={tmp_path / 'p.log'}")
+    assert run_tool(DL1ToDL2Tool(), argv, cwd=tmp_path, raises=False) == 2
     lines = capfd.readouterr().err.splitlines()
-    critical = [line for line in lines if "CRITICAL" in line and "SystemExit" not in line]
+    critical = [line for line in lines if "ERROR" in line and "--help" not in line]
     assert len(critical) == 1, critical
     assert "timing_slope" in critical[0] and "are not in the file" in critical[0]
     assert str(reduced) in critical[0] and "retrain" in critical[0]
     assert not any("Traceback" in line for line in lines)
-    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["no_timing.dl1.h5", "p.log"]
     with tables.open_file(reduced) as f:
         assert "timing_slope" not in f.root.dl1.event.telescope.parameters.tel_021.colnames
 
 
 def test_has_stereo_features_finds_a_late_valid_event(tmp_path):
-    from ctapipe_sst1m.tools.dl1_dl2 import STEREO_GEOMETRY, has_stereo_features
+    from ctapipe_sst1m.reco.dl2_models import STEREO_GEOMETRY, has_stereo_features
 
     path = tmp_path / "geometry.h5"
     rows = np.zeros(25_000, dtype=[("event_id", "i8"), ("HillasReconstructor_is_valid", "?")])
@@ -160,3 +161,180 @@ def test_has_stereo_features_finds_a_late_valid_event(tmp_path):
             start=24_999, stop=25_000, column=[True], colname="HillasReconstructor_is_valid"
         )
         assert has_stereo_features(f)
+
+
+def _dl1_dl2(tmp_path, *argv):
+    """Run the real command; (exit status, stderr)."""
+    command = [
+        str(BIN / "sst1m-dl1-dl2"),
+        *map(str, argv),
+        f"--provenance-log={tmp_path / 'p.log'}",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
+    return result.returncode, result.stderr
+
+
+def _one_error_line(stderr):
+    assert "Traceback" not in stderr
+    errors = [line for line in stderr.splitlines() if "ERROR" in line and "--help" not in line]
+    assert len(errors) == 1, stderr[-2000:]
+    return errors[0]
+
+
+def _left(directory):
+    return sorted(p.name for p in directory.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty file (0 bytes)"),
+        (b"not an hdf5 file at all\n" * 10, "not an HDF5 file"),
+        (None, "no instrument description (/configuration/instrument/subarray/layout)"),
+    ],
+)
+def test_unusable_input_files_one_line(toy, tmp_path, content, message):
+    _, _, models = toy
+    bad = tmp_path / "bad.h5"
+    if content is None:  # a valid HDF5 file that ctapipe did not write
+        with tables.open_file(bad, "w") as f:
+            f.create_array("/", "x", np.arange(3))
+    else:
+        bad.write_bytes(content)
+    out = tmp_path / "out.dl2.h5"
+    status, stderr = _dl1_dl2(tmp_path, "-i", bad, "-m", models, "-o", out)
+    assert status == 2
+    line = _one_error_line(stderr)
+    assert f"{bad}: {message}" in line and "sst1m-r0-dl1" in line
+    assert _left(tmp_path) == ["bad.h5", "p.log"]
+
+
+@pytest.mark.parametrize(
+    "node", ["/dl1/event/subarray/trigger", "/configuration/instrument/subarray/layout"]
+)
+def test_dl1_missing_trigger_or_instrument_table_one_line(toy, tmp_path, node):
+    tmp, files, models = toy
+    bad = tmp_path / "cut.dl1.h5"
+    shutil.copy(files["mono_only"], bad)
+    with tables.open_file(bad, "a") as f:
+        f.remove_node(node)
+    status, stderr = _dl1_dl2(tmp_path, "-i", bad, "-m", models, "-o", tmp_path / "o.h5")
+    assert status == 2
+    assert f"{bad}: no " in _one_error_line(stderr) and node in stderr
+    assert _left(tmp_path) == ["cut.dl1.h5", "p.log"]
+
+
+def _model_copy(models, tmp_path):
+    copy = tmp_path / "models"
+    shutil.copytree(models, copy, ignore=shutil.ignore_patterns("report"))
+    return copy
+
+
+def test_corrupt_models_json_one_line(toy, tmp_path):
+    _, files, models = toy
+    copy = _model_copy(models, tmp_path)
+    (copy / "models.json").write_text('{"modes": {"mono": ')
+    status, stderr = _dl1_dl2(
+        tmp_path, "-i", files["mono_only"], "-m", copy, "-o", tmp_path / "o.h5"
+    )
+    assert status == 2
+    line = _one_error_line(stderr)
+    assert f"{copy / 'models.json'}: not a readable models.json (JSONDecodeError" in line
+    assert "retrain" in line
+    assert not (tmp_path / "o.h5").exists()
+
+
+def test_tampered_model_file_is_never_unpickled(toy, tmp_path):
+    """A pickle whose bytes differ from models.json is refused before any of its code runs."""
+    import pickle
+
+    _, files, models = toy
+    copy = _model_copy(models, tmp_path)
+    marker = tmp_path / "code_ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    (copy / "mono" / "energy.pkl").write_bytes(pickle.dumps(Payload()))
+    status, stderr = _dl1_dl2(
+        tmp_path, "-i", files["mono_only"], "-m", copy, "-o", tmp_path / "o.h5"
+    )
+    assert status == 2
+    line = _one_error_line(stderr)
+    assert "energy.pkl: file hash differs from models.json" in line
+    assert not marker.exists()
+    assert not (tmp_path / "o.h5").exists()
+
+
+def test_garbage_pickle_with_matching_hash_one_line(toy, tmp_path):
+    """Garbage bytes (the old ``KeyError: 205``) whose hash was recorded: one line, no output."""
+    import hashlib
+
+    _, files, models = toy
+    copy = _model_copy(models, tmp_path)
+    garbage = bytes(range(256)) * 4
+    (copy / "mono" / "energy.pkl").write_bytes(b"\x80\x05" + garbage)
+    meta = json.loads((copy / "models.json").read_text())
+    meta["modes"]["mono"]["energy"]["sha256"] = hashlib.sha256(b"\x80\x05" + garbage).hexdigest()
+    (copy / "models.json").write_text(json.dumps(meta))
+    status, stderr = _dl1_dl2(
+        tmp_path, "-i", files["mono_only"], "-m", copy, "-o", tmp_path / "o.h5"
+    )
+    assert status == 2
+    assert "energy.pkl: not a readable model file" in _one_error_line(stderr)
+    assert not (tmp_path / "o.h5").exists()
+
+
+def test_missing_output_directory_refused_like_the_other_tools(toy, tmp_path):
+    _, files, models = toy
+    out = tmp_path / "missing" / "o.h5"
+    status, stderr = _dl1_dl2(tmp_path, "-i", files["mono_only"], "-m", models, "-o", out)
+    assert status == 2
+    assert f"output directory {out.parent} does not exist; create it first" in stderr
+    assert not out.parent.exists()
+
+
+def test_missing_telescope_table_is_named_and_the_other_gets_dl2(toy, tmp_path):
+    _, files, models = toy
+    one = tmp_path / "one_tel.dl1.h5"
+    shutil.copy(files["mono_only"], one)
+    with tables.open_file(one, "a") as f:
+        f.remove_node("/dl1/event/telescope/parameters/tel_002")
+    out = tmp_path / "o.h5"
+    status, stderr = _dl1_dl2(tmp_path, "-i", one, "-m", models, "-o", out, "--mode=mono")
+    assert status == 0, stderr[-2000:]
+    warnings = [line for line in stderr.splitlines() if "WARNING" in line and "tel 2" in line]
+    assert len(warnings) == 1
+    assert "/dl1/event/telescope/parameters/tel_002" in warnings[0] and "no DL2" in warnings[0]
+    prefix = json.loads((models / "models.json").read_text())["modes"]["mono"]["energy"]["prefix"]
+    with tables.open_file(out) as f:
+        group = f.get_node(f"/dl2/event/telescope/energy/{prefix}")
+        assert sorted(group._v_children) == ["tel_001"]
+
+
+def test_dl2_records_the_model_hashes(toy, tmp_path):
+    _, files, models = toy
+    out = tmp_path / "o.h5"
+    status, stderr = _dl1_dl2(tmp_path, "-i", files["mono_only"], "-m", models, "-o", out)
+    assert status == 0, stderr[-2000:]
+    meta = json.loads((models / "models.json").read_text())["modes"]["mono"]
+    recorded = read_table(out, "/dl2/sst1m_models")
+    assert sorted(recorded["sha256"]) == sorted(entry["sha256"] for entry in meta.values())
+    log = (tmp_path / "p.log").read_text()
+    for entry in meta.values():
+        assert f"sha256:{entry['sha256']}" in log
+
+
+def test_reconstructor_option_of_apply_models_is_not_offered(toy, tmp_path):
+    _, files, models = toy
+    argv = ["-i", files["mono_only"], "-m", models, "-o", tmp_path / "o.h5"]
+    status, stderr = _dl1_dl2(tmp_path, *argv, "-r", models / "mono" / "energy.pkl")
+    assert status == 2 and not (tmp_path / "o.h5").exists()
+    status, stderr = _dl1_dl2(
+        tmp_path,
+        *argv,
+        f"--ApplyModels.reconstructor_paths={[str(models / 'mono' / 'energy.pkl')]}",
+    )
+    assert status == 2
+    assert "reconstructor_paths is not read by sst1m-dl1-dl2" in _one_error_line(stderr)

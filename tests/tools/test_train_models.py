@@ -4,6 +4,8 @@ The session fixture ``toy`` (files and trained models) lives in ``tests/tools/co
 """
 
 import json
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -141,10 +143,11 @@ def test_bad_inputs_one_line_errors(toy):
             str(tmp / "x.h5"),
             "--mode",
             "stereo",
+            f"--provenance-log={tmp / 'p.log'}",
         ],
         raises=False,
     )
-    assert ret == 1
+    assert ret == 2
     ret = run_tool(
         DL1ToDL2Tool(),
         [
@@ -155,15 +158,149 @@ def test_bad_inputs_one_line_errors(toy):
             "-o",
             str(tmp / "y.h5"),
             "--NodeSelector.max_delta_cos_zenith=-1",
+            f"--provenance-log={tmp / 'p.log'}",
         ],
         raises=False,
     )
-    assert ret == 1
+    assert ret == 2
     # mono file through auto mode falls back to mono models
     assert (
         run_tool(
             DL1ToDL2Tool(),
-            ["-i", str(files["mono_only"]), "-m", str(models), "-o", str(tmp / "m.h5")],
+            [
+                "-i",
+                str(files["mono_only"]),
+                "-m",
+                str(models),
+                "-o",
+                str(tmp / "m.h5"),
+                f"--provenance-log={tmp / 'p.log'}",
+            ],
         )
         == 0
     )
+
+
+def _train(tmp_path, *argv):
+    command = [
+        str(BIN / "sst1m-train-models"),
+        *map(str, argv),
+        f"--provenance-log={tmp_path / 'p.log'}",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
+    assert "Traceback" not in result.stderr
+    return result.returncode, result.stderr
+
+
+def test_too_few_events_says_which_particle_cut_and_how_many(toy, tmp_path):
+    """The real commands on a tiny proton sample: one line with the counts, no model written."""
+    tmp, files, _ = toy
+    protons = tmp_path / "few_protons.dl1.h5"
+    result = subprocess.run(
+        [
+            str(BIN / "sst1m-simulate"),
+            "--particle=proton",
+            "--n-showers=20000",
+            "--seed=9",
+            "-o",
+            str(protons),
+            "-q",
+            f"--provenance-log={tmp_path / 'sim.log'}",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = tmp_path / "models"
+    status, stderr = _train(
+        tmp_path,
+        "--gamma",
+        files["gamma"],
+        "--proton",
+        protons,
+        "-o",
+        out,
+        "-c",
+        tmp / "small.yaml",
+        "--modes=mono",
+        "--TrainingSample.min_training_events=1000",
+    )
+    assert status == 2
+    errors = [line for line in stderr.splitlines() if "ERROR" in line and "--help" not in line]
+    assert len(errors) == 1, stderr[-2000:]
+    line = errors[0]
+    # gammas are read first: the error names the particle, the telescope and the counts
+    assert re.search(
+        rf"{re.escape(str(files['gamma']))}: gamma telescope events of tel [12]: ", line
+    )
+    assert "read" in line and "passing the quality cuts" in line
+    assert "at least 1000 needed (TrainingSample.min_training_events)" in line
+    assert not out.exists()
+
+
+def test_stereo_training_needs_stereo_geometry(toy, tmp_path):
+    tmp, files, _ = toy
+    out = tmp_path / "models"
+    status, stderr = _train(
+        tmp_path, "--gamma", files["mono_only"], "-o", out, "-c", tmp / "small.yaml"
+    )
+    assert status == 2
+    assert "stereo features ['HillasReconstructor_is_valid'" in stderr
+    assert "sst1m-simulate" in stderr and not out.exists()
+
+
+def _option_targets(tool_cls):
+    """(option, class name, trait name) of every alias and flag of a tool."""
+    for name, target in tool_cls.aliases.items():
+        cls_name, trait = target.split(".", 1)
+        yield name, cls_name, trait
+    for name, (config, _) in tool_cls.flags.items():
+        for cls_name, values in config.items():
+            for trait in values:
+                yield name, cls_name, trait
+
+
+@pytest.mark.parametrize("tool_path", ["train_models.TrainModelsTool", "dl1_dl2.DL1ToDL2Tool"])
+def test_every_alias_and_flag_reaches_a_configured_trait(tool_path):
+    """Each option names a trait of the tool (or a base) or of a class the tool configures."""
+    import importlib
+
+    from ctapipe.core import Tool
+
+    from ctapipe_sst1m.tools.simulate import SimulateTool
+
+    module, name = tool_path.split(".")
+    tools = [getattr(importlib.import_module(f"ctapipe_sst1m.tools.{module}"), name)]
+    tools.append(SimulateTool)
+    for tool_cls in tools:
+        configured = {cls.__name__: cls for cls in tool_cls.__mro__ if issubclass(cls, Tool)}
+        for cls in tool_cls.classes:
+            for sub in (cls, *cls.__mro__):
+                configured.setdefault(sub.__name__, sub)
+        for option, cls_name, trait in _option_targets(tool_cls):
+            assert cls_name in configured, (tool_cls.name, option, cls_name)
+            traits = configured[cls_name].class_traits(config=True)
+            assert trait in traits, (tool_cls.name, option, cls_name, trait)
+    # the inherited ApplyModels options that sst1m-dl1-dl2 does not read are gone
+    from ctapipe_sst1m.tools.dl1_dl2 import DL1ToDL2Tool
+
+    assert ("r", "reconstructor") not in DL1ToDL2Tool.aliases
+    assert DL1ToDL2Tool.flags["progress"][0] == {"DL1ToDL2Tool": {"progress_bar": True}}
+
+
+def test_missing_telescope_table_is_named_and_the_other_is_trained(toy, tmp_path):
+    """The same behaviour as sst1m-dl1-dl2: skip the telescope, name it in a warning."""
+    tmp, files, _ = toy
+    one = tmp_path / "one_tel.dl1.h5"
+    shutil.copy(files["mono_only"], one)
+    with tables.open_file(one, "a") as f:
+        f.remove_node("/dl1/event/telescope/parameters/tel_002")
+    out = tmp_path / "models"
+    status, stderr = _train(
+        tmp_path, "--gamma", one, "-o", out, "-c", tmp / "small.yaml", "--modes=mono"
+    )
+    assert status == 0, stderr[-2000:]
+    warnings = [line for line in stderr.splitlines() if "WARNING" in line and "tel 2" in line]
+    assert any("/dl1/event/telescope/parameters/tel_002" in line for line in warnings)
+    perf = json.loads((out / "performance.json").read_text())
+    assert sorted(perf["mono"]) == ["tel_001"]

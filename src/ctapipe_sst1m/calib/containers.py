@@ -39,8 +39,23 @@ class DigiCamCalibrationContainer(Container):
     dead = Field(None, "Pixels with pedestal RMS below the dead-pixel threshold", dtype=np.bool_)
     unread = Field(None, "Pixels that the camera marked as not read out", dtype=np.bool_)
     configured_bad = Field(None, "Pixels in the configured bad-pixel list", dtype=np.bool_)
-    saturated = Field(None, "Pixels with a raw sample at or above the saturation level")
+    saturated = Field(
+        None,
+        "Pixels with a sample at or above the raw ADC limit or beyond the linear range",
+        dtype=np.bool_,
+    )
     n_saturated = Field(0, "Number of saturated pixels in this event")
+    reintegrated = Field(
+        None,
+        "Saturated pixels whose waveform was repaired by the pulse-template fit",
+        dtype=np.bool_,
+    )
+    n_reintegrated = Field(0, "Number of re-integrated (repaired) pixels in this event")
+    reintegration_failed = Field(
+        None,
+        "Saturated pixels the fit could not constrain (charge left as a lower bound)",
+        dtype=np.bool_,
+    )
     window_factor = Field(None, "Window transmittance factor per pixel (charge is divided by it)")
     swapped_modules = Field(
         default_factory=list, description="Module pairs swapped for this file, [(m1, m2), …]"

@@ -11,8 +11,12 @@ baseline RMS values. It is **causal**: an event only sees pedestals recorded up 
 statistics, read the file three times, and used a single NSB level for the whole file).
 
 Where no interleaved pedestals are available yet (start of a run, runs without pedestal
-triggers, simulations) the window is filled from *shower-free* data instead, documented in the
-``source`` column of the output tables:
+triggers, simulations) the statistics come from a *seed* — the last sky-pedestal statistics of
+an earlier run of the same night (``seed_path``) — or else from *shower-free* data, documented
+in the ``source`` column of the output tables. Shower-free data read the NSB level high (on the
+2018 example +8–9 %: physics events are triggered by light, and faint Cherenkov light below the
+cleaning thresholds shifts the whole charge distribution, so robust statistics do not remove
+it), which is why a seed is preferred when one is available:
 
 * observed data: events whose ctapipe tail-cut cleaning keeps fewer than
   ``shower_free_max_pixels`` pixels, with those pixels (and two rings of neighbours) masked;
@@ -21,202 +25,157 @@ triggers, simulations) the window is filled from *shower-free* data instead, doc
 On every event the current statistics are written into ctapipe's monitoring container
 ``event.monitoring.tel[tel_id].camera.pixel_statistics.pedestal_image`` (mean and std in p.e.,
 shape ``(1, n_pixels)``), where `~ctapipe_sst1m.image.ImageCleanerSST` reads them.
+
+Who owns the monitor and its tables
+-----------------------------------
+* **Raw data**: the monitor is built and called by the SST-1M event source
+  (``SST1MEventSource.pedestal_monitoring_type: PedestalMonitor``). It has to be the source: the
+  monitor must see the sky-pedestal events, which the tool's ``EventTypeFilter`` drops before
+  anything else sees them, and this is what makes stock ``ctapipe-process -c r0_dl1_data.yaml``
+  monitor the NSB. ``sst1m-r0-dl1`` uses the source's monitor.
+* **Simulations** (no SST-1M source): ``sst1m-r0-dl1`` builds the monitor and calls it after
+  the monitoring sources (so the PDE-drop factor is applied to the NSB charges too).
+* **The tables** have one writer, the monitor (`PedestalMonitor.write`), and one trigger, a
+  `~ctapipe_sst1m.calib.monitoring_tables.MonitoringTablesOutput` context manager entered in
+  the tool's exit stack through the public ``Tool.enter_context``. A monitor built inside a
+  Tool with ``write_at_tool_exit`` registers its own when it is constructed, which for the
+  source-built monitor is before the ``DataWriter`` is entered, so the tables are appended after
+  the writer has closed the file. A tool that builds its monitor later registers an output
+  before its ``DataWriter`` and attaches the monitor to it (`MonitoringTablesOutput.attach`). The
+  output file is ``output_path``, else ``DataWriter.output_path`` (the ctapipe-process output).
+  Without a tool, call `PedestalMonitor.write` yourself.
+* Tools read the monitor only through its public API: `~PedestalMonitor.telescopes`,
+  `~PedestalMonitor.nsb_level`, `~PedestalMonitor.nsb_rate`, `~PedestalMonitor.summary`,
+  `~PedestalMonitor.tables`, `~PedestalMonitor.write`.
+
+The rolling statistics live in :mod:`ctapipe_sst1m.calib.rolling`, the table layout and I/O in
+:mod:`ctapipe_sst1m.calib.monitoring_tables`, the NSB-rate bins in
+:mod:`ctapipe_sst1m.calib.nsb_rate`, the charge calibration shared with the DL1 images in
+:mod:`ctapipe_sst1m.calib.charge`.
 """
 
-import warnings
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import astropy.units as u
 import numpy as np
 from astropy.table import Table
-from astropy.time import Time
-from ctapipe.containers import EventType, StatisticsContainer
+from ctapipe.containers import ArrayEventContainer, EventType, PixelStatus, StatisticsContainer
 from ctapipe.core import Provenance, TelescopeComponent, Tool
 from ctapipe.core.telescope_component import TelescopeParameter
 from ctapipe.core.traits import Bool, ComponentName, Float, Int
 from ctapipe.core.traits import Path as PathTrait
 from ctapipe.image import dilate, tailcuts_clean
 from ctapipe.image.extractor import ImageExtractor
-from ctapipe.io import read_table, write_table
-from traitlets import List, TraitError, TraitType
+from traitlets import List
+
+from .charge import calibrated_image, make_charge_calibrator
+from .monitoring_tables import (
+    PEDESTAL_CHUNK_GROUP,
+    PEDESTAL_HISTOGRAM_GROUP,
+    PEDESTAL_MONITORING_GROUP,
+    MonitoringTablesOutput,
+    read_pedestal_windows,
+    read_rolling_statistics,
+    rows_to_table,
+    table_path,
+    write_tables,
+)
+from .nsb_rate import DEFAULT_NSB_RATE_TABLE, NSBRateTable, nsb_rate_label
+from .rolling import RollingPixelWindow
 
 __all__ = [
     "PEDESTAL_MONITORING_GROUP",
     "PEDESTAL_CHUNK_GROUP",
     "PEDESTAL_HISTOGRAM_GROUP",
+    "MonitoringTablesOutput",
     "NSBRateTable",
     "PedestalMonitor",
     "RollingPixelWindow",
     "nsb_rate_label",
 ]
 
-#: rolling (causal) statistics, one row per ``table_interval`` window updates
-PEDESTAL_MONITORING_GROUP = "/dl1/monitoring/telescope/pedestal"
-#: fixed time-window statistics (``--px-charges``), in ctapipe's pixel-statistics layout
-PEDESTAL_CHUNK_GROUP = (
-    "/dl1/monitoring/telescope/calibration/camera/pixel_statistics/sky_pedestal_image"
+_SATURATED = np.uint8(PixelStatus.SATURATED)
+#: run totals of saturation handling kept per telescope (summary and table metadata)
+SATURATION_KEYS = (
+    "n_events_saturated",
+    "n_pixels_saturated",
+    "n_events_reintegrated",
+    "n_pixels_reintegrated",
+    "n_pixels_not_reintegrated",
 )
-#: camera-wide histogram of pedestal pixel charges (``--px-charges``)
-PEDESTAL_HISTOGRAM_GROUP = "/dl1/monitoring/telescope/pedestal_charge_histogram"
 
 SOURCE_PEDESTAL = "sky_pedestal"
+SOURCE_SEED = "seed"
 SOURCE_SHOWER_FREE = "shower_free"
 SOURCE_SIMULATION = "simulation_nsb_pixels"
 
-DEFAULT_NSB_RATE_TABLE = [
-    ("type", "*", [{"mean_charge_bin_low": 0.0, "nsb_rate": "low"}]),
-    (
-        "id",
-        21,
-        [
-            {"mean_charge_bin_low": 0.0, "nsb_rate": "low"},
-            {"mean_charge_bin_low": 2.3554, "nsb_rate": "med"},
-        ],
-    ),
-    (
-        "id",
-        22,
-        [
-            {"mean_charge_bin_low": 0.0, "nsb_rate": "low"},
-            {"mean_charge_bin_low": 2.4287, "nsb_rate": "med"},
-        ],
-    ),
-]
+
+class SeedStatistics:
+    """Pedestal statistics of an earlier run, used like a (frozen) rolling window."""
+
+    def __init__(self, mean, std, n_events, time):
+        self._mean = np.asarray(mean, dtype=np.float64)
+        self._std = None if std is None else np.asarray(std, dtype=np.float64)
+        self.n_events = int(n_events)
+        self.time = time
+
+    @property
+    def has_std(self):
+        """True if the seed carries per-pixel standard deviations."""
+        return self._std is not None
+
+    def __len__(self):
+        return self.n_events
+
+    def mean(self):
+        """Per-pixel mean charge (p.e.) of the seed."""
+        return self._mean
+
+    def std(self):
+        """Per-pixel standard deviation (p.e.) of the seed, or None."""
+        return self._std
 
 
-def nsb_rate_label(table, nsb_level):
-    """Map an NSB level (p.e.) to the NSB rate of the bin with the largest lower edge below it.
-
-    Parameters
-    ----------
-    table : list of dict
-        Entries ``{"mean_charge_bin_low": float, "nsb_rate": label}`` in any order.
-    nsb_level : float or None
-        Camera-average pedestal charge in p.e.
+def read_seed_statistics(path, tel_ids):
+    """Last sky-pedestal statistics of each telescope in the DL1 file ``path``.
 
     Returns
     -------
-    label or None
-        The ``nsb_rate`` of the matching bin; None if the level is unknown or below every bin.
+    dict
+        ``{tel_id: SeedStatistics}`` for the telescopes whose rolling table has a row with
+        statistics from sky pedestals.
+
+    Raises
+    ------
+    OSError
+        If no telescope has such statistics (the message names the file and the fix).
     """
-    if nsb_level is None or not np.isfinite(nsb_level) or not table:
-        return None
-    chosen = None
-    for entry in sorted(table, key=lambda e: e["mean_charge_bin_low"]):
-        if entry["mean_charge_bin_low"] <= nsb_level:
-            chosen = entry["nsb_rate"]
-    return chosen
-
-
-class NSBRateTable(TraitType):
-    """Trait: list of ``{mean_charge_bin_low: float, nsb_rate: label}`` NSB-rate bins."""
-
-    info_text = "a list of {mean_charge_bin_low, nsb_rate} mappings"
-    default_value = []
-
-    def validate(self, obj, value):
-        if not isinstance(value, list | tuple) or len(value) == 0:
-            self.error(obj, value)
-        table = []
-        for entry in value:
-            if not isinstance(entry, dict) or set(entry) != {"mean_charge_bin_low", "nsb_rate"}:
-                raise TraitError(
-                    "each mean_charge_to_nsb_rate entry needs exactly the keys"
-                    f" mean_charge_bin_low and nsb_rate, got {entry!r}"
-                )
-            table.append(
-                {
-                    "mean_charge_bin_low": float(entry["mean_charge_bin_low"]),
-                    "nsb_rate": entry["nsb_rate"],
-                }
-            )
-        return sorted(table, key=lambda e: e["mean_charge_bin_low"])
-
-
-class RollingPixelWindow:
-    """Per-pixel running mean and std over the last ``size`` images, NaN meaning "no data".
-
-    Sums, sums of squares and counts are updated incrementally, so adding an image costs
-    O(n_pixels) whatever the window size.
-    """
-
-    def __init__(self, size, n_pixels):
-        self.size = int(size)
-        self.images = deque()
-        self.times = deque()
-        self.event_ids = deque()
-        self.sum = np.zeros(n_pixels)
-        self.sum2 = np.zeros(n_pixels)
-        self.count = np.zeros(n_pixels, dtype=np.int64)
-        self.n_added = 0
-
-    def __len__(self):
-        return len(self.images)
-
-    def add(self, image, time=None, event_id=None):
-        """Append one image (NaN entries are ignored), dropping the oldest beyond ``size``."""
-        image = np.asarray(image, dtype=np.float32)
-        valid = np.isfinite(image)
-        values = np.where(valid, image, 0.0).astype(np.float64)
-        self.images.append(image)
-        self.times.append(time)
-        self.event_ids.append(event_id)
-        self.sum += values
-        self.sum2 += values**2
-        self.count += valid
-        self.n_added += 1
-        while len(self.images) > self.size:
-            old = self.images.popleft()
-            self.times.popleft()
-            self.event_ids.popleft()
-            old_valid = np.isfinite(old)
-            old_values = np.where(old_valid, old, 0.0).astype(np.float64)
-            self.sum -= old_values
-            self.sum2 -= old_values**2
-            self.count -= old_valid
-
-    def mean(self):
-        """Per-pixel mean (NaN where the pixel has no data)."""
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(self.count > 0, self.sum / self.count, np.nan)
-
-    def std(self):
-        """Per-pixel population standard deviation (NaN where the pixel has no data)."""
-        mean = self.mean()
-        with np.errstate(invalid="ignore", divide="ignore"):
-            var = np.where(self.count > 0, self.sum2 / self.count, np.nan) - mean**2
-        return np.sqrt(np.clip(var, 0.0, None))
-
-    def median(self):
-        """Per-pixel median over the window (NaN where the pixel has no data)."""
-        if not self.images:
-            return np.full(self.sum.shape, np.nan)
-        stacked = np.stack(self.images)
-        if np.all(np.isnan(stacked)):
-            return np.full(self.sum.shape, np.nan)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # pixels without any data
-            return (
-                np.nanmedian(stacked, axis=0)
-                if np.isnan(stacked).any()
-                else np.median(stacked, axis=0)
-            )
-
-
-def _rows_to_table(rows):
-    """Build a table column by column (keeps `~astropy.time.Time` columns as Time)."""
-    table = Table()
-    for name in rows[0]:
-        values = [row[name] for row in rows]
-        if isinstance(values[0], Time):
-            table[name] = Time(values)
-        elif isinstance(values[0], np.ndarray):
-            table[name] = np.stack(values)
-        else:
-            table[name] = values
-    return table
+    seeds = {}
+    for tel_id in tel_ids:
+        try:
+            table = read_rolling_statistics(path, tel_id)
+        except OSError:
+            continue
+        rows = [row for row in table if str(row["source"]).startswith(SOURCE_PEDESTAL)]
+        if not rows:
+            continue
+        row = rows[-1]
+        std = np.asarray(row["std"], dtype=np.float64)
+        valid = bool(row["is_valid"])  # std of that run (from its pedestals or fallback)
+        seeds[tel_id] = SeedStatistics(
+            row["mean"],
+            std if valid and np.isfinite(std).any() else None,
+            row["n_events"],
+            row["time"],
+        )
+    if not seeds:
+        raise OSError(
+            f"{path}: no rolling pedestal statistics from sky pedestals for telescopes"
+            f" {list(tel_ids)}; give a DL1 file of an earlier run written with the monitor"
+        )
+    Provenance().add_input_file(str(path), role="DL1/Monitoring")
+    return seeds
 
 
 def _frozen_row(values):
@@ -257,6 +216,8 @@ class _TelescopeState:
     container_nsb: float | None = None
     last_time: object = None
     last_row_update: int = 0
+    seed: "SeedStatistics | None" = None
+    saturation: dict = field(default_factory=lambda: dict.fromkeys(SATURATION_KEYS, 0))
 
 
 class PedestalMonitor(TelescopeComponent):
@@ -265,8 +226,10 @@ class PedestalMonitor(TelescopeComponent):
     Call the monitor on every event, after R1 calibration and before DL1 extraction. For each
     telescope with R1 data it
 
-    * on ``EventType.SKY_PEDESTAL`` events: extracts the pedestal charge with its own
-      extractor, adds it and the raw-sample RMS (ADC) to the rolling windows;
+    * on ``EventType.SKY_PEDESTAL`` events: calibrates the pedestal charge exactly as the DL1
+      images (:func:`~ctapipe_sst1m.calib.charge.calibrated_image`: extractor, integration
+      correction, window/intensity ``factor``), adds it and the raw-sample RMS (ADC) to the
+      rolling windows;
     * otherwise, while fewer than ``min_events`` pedestals are available: feeds the
       shower-free fallback window (see the module documentation);
     * on every event: writes the current mean/std into
@@ -278,10 +241,11 @@ class PedestalMonitor(TelescopeComponent):
 
     image_extractor_type = ComponentName(
         ImageExtractor,
-        default_value="LocalPeakWindowSum",
+        default_value=None,
+        allow_none=True,
         help=(
-            "Extractor used to compute the pedestal charge; its settings come from the"
-            " extractor's own configuration section (the same as DL1 by default)."
+            "Extractor used to compute the pedestal charge; None (default) uses the extractor"
+            " of the CameraCalibrator configuration, i.e. exactly the DL1 image extraction."
         ),
     ).tag(config=True)
 
@@ -356,6 +320,19 @@ class PedestalMonitor(TelescopeComponent):
         ),
     ).tag(config=True)
 
+    seed_path = PathTrait(
+        default_value=None,
+        allow_none=True,
+        exists=True,
+        directory_ok=False,
+        help=(
+            "DL1 file of an earlier run of the same telescope and night (written with this"
+            " monitor, e.g. by sst1m-r0-dl1). Its last sky-pedestal statistics stand in for"
+            " the pedestal window until this run's own pedestals arrive, instead of shower-free"
+            " events (which read the NSB level 5-10 % high)."
+        ),
+    ).tag(config=True)
+
     reclean_path = PathTrait(
         default_value=None,
         allow_none=True,
@@ -373,7 +350,7 @@ class PedestalMonitor(TelescopeComponent):
         allow_none=True,
         directory_ok=False,
         help=(
-            "File that `write` appends the monitoring tables to; None uses"
+            "File that the monitoring tables are appended to; None uses"
             " DataWriter.output_path of the configuration (the ctapipe-process output)."
         ),
     ).tag(config=True)
@@ -381,9 +358,9 @@ class PedestalMonitor(TelescopeComponent):
     write_at_tool_exit = Bool(
         default_value=True,
         help=(
-            "When the monitor belongs to a ctapipe Tool (e.g. created by the event source"
-            " inside ctapipe-process), append its tables to the output file when the tool"
-            " exits (see output_path)."
+            "When the monitor is built inside a ctapipe Tool (e.g. by the event source inside"
+            " ctapipe-process), register a MonitoringTablesOutput with the tool so that the"
+            " tables are appended to the output file when the tool exits (see output_path)."
         ),
     ).tag(config=True)
 
@@ -412,27 +389,31 @@ class PedestalMonitor(TelescopeComponent):
 
     def __init__(self, subarray, config=None, parent=None, **kwargs):
         super().__init__(subarray=subarray, config=config, parent=parent, **kwargs)
-        self.extractor = ImageExtractor.from_name(
-            self.image_extractor_type, subarray=subarray, parent=self
-        )
+        self.calibrator = make_charge_calibrator(subarray, self, self.image_extractor_type)
+        self._scratch = ArrayEventContainer()
         self._states = {}
-        self._reclean = self._read_reclean_tables() if self.reclean_path else None
-        self._written = False
+        self._reclean = None
+        if self.reclean_path:
+            self._reclean = read_pedestal_windows(
+                self.reclean_path, self.subarray.tel_ids, self.min_events
+            )
+        self._seeds = None
+        if self.seed_path is not None:
+            self._seeds = read_seed_statistics(self.seed_path, self.subarray.tel_ids)
+            self.seeding = f"seed: last sky-pedestal statistics of {Path(self.seed_path).name}"
+        #: the context that writes the tables at tool exit, if the monitor registered one
+        self.tables_output = None
         tool = self._parent_tool()
         if tool is not None and self.write_at_tool_exit:
-            # runs after the tool's DataWriter and event source are closed (LIFO exit stack),
-            # so the tables are appended to the complete output file
-            tool._exit_stack.callback(self._write_at_exit)
+            # closed after everything the tool enters later (LIFO exit stack): built with the
+            # event source, the monitor writes after ctapipe-process's DataWriter has closed
+            self.tables_output = tool.enter_context(MonitoringTablesOutput(self, self.output_path))
 
     def _parent_tool(self):
         parent = self.parent
         while parent is not None and not isinstance(parent, Tool):
             parent = getattr(parent, "parent", None)
         return parent
-
-    def _write_at_exit(self):
-        if self._states and not self._written:
-            self.write()
 
     # ------------------------------------------------------------------ state
     def _state(self, tel_id):
@@ -446,6 +427,14 @@ class PedestalMonitor(TelescopeComponent):
             )
             if self.store_pixel_charges:
                 state.histogram = np.zeros(self.histogram_bins, dtype=np.int64)
+            if self._seeds is not None:
+                state.seed = self._seeds.get(tel_id)
+                if state.seed is None:
+                    self.log.warning(
+                        "tel %d: %s holds no pedestal statistics of this telescope; not seeded",
+                        tel_id,
+                        self.seed_path,
+                    )
             self._states[tel_id] = state
         return state
 
@@ -455,12 +444,19 @@ class PedestalMonitor(TelescopeComponent):
         The mean (and so the NSB level) comes from the pedestal window as soon as it holds
         one image: one image of 1296 pixels already gives the camera average. The per-pixel
         std needs ``min_events`` images; until the pedestal window has them it comes from the
-        fallback window, if that one has enough.
+        seed (`seed_path`) or else the fallback window, if that one has enough.
         """
-        ped, fallback = state.pedestal, state.fallback
-        mean_window = ped if len(ped) > 0 else (fallback if len(fallback) > 0 else None)
+        ped, fallback, seed = state.pedestal, state.fallback, state.seed
+        if len(ped) > 0:
+            mean_window = ped
+        elif seed is not None:
+            mean_window = seed
+        else:
+            mean_window = fallback if len(fallback) > 0 else None
         if len(ped) >= self.min_events:
             std_window = ped
+        elif seed is not None and seed.has_std:
+            std_window = seed
         elif len(fallback) >= self.min_events:
             std_window = fallback
         else:
@@ -487,20 +483,62 @@ class PedestalMonitor(TelescopeComponent):
                 continue
             state = self._state(tel_id)
             state.n_events += 1
+            if state.n_events == 1 and state.seed is not None:
+                self._check_seed_time(tel_id, state.seed, event.trigger.time)
+                state.rows.append(self._rolling_row(state, event.trigger.time))  # the seed
+            self._count_saturation(event, tel_id, r1, state)
             if is_pedestal:
                 self._add_pedestal(event, tel_id, state)
-            elif self.use_shower_free_events and len(state.pedestal) < self.min_events:
+            elif (
+                self.use_shower_free_events
+                and state.seed is None
+                and len(state.pedestal) < self.min_events
+            ):
                 self._add_fallback(event, tel_id, state)
             self._fill_container(event, tel_id, state)
 
+    def _check_seed_time(self, tel_id, seed, time):
+        """Warn once if the seed is not from an earlier run of the same night (12 h)."""
+        try:
+            delay_h = (time - seed.time).to_value(u.h)
+        except (AttributeError, TypeError, ValueError):
+            return
+        if not 0 <= delay_h <= 12:
+            self.log.warning(
+                "tel %d: the seed statistics of %s are %.1f h %s this run; give an earlier run"
+                " of the same night",
+                tel_id,
+                self.seed_path,
+                abs(delay_h),
+                "after" if delay_h < 0 else "before",
+            )
+
+    @staticmethod
+    def _count_saturation(event, tel_id, r1, state):
+        """Run totals of saturated (``PixelStatus.SATURATED``) and re-integrated pixels."""
+        counts = state.saturation
+        if r1.pixel_status is not None:
+            n = int(np.count_nonzero(np.asarray(r1.pixel_status) & _SATURATED))
+            counts["n_pixels_saturated"] += n
+            counts["n_events_saturated"] += n > 0
+        sst1m = getattr(event, "sst1m", None)
+        calibration = None if sst1m is None else getattr(sst1m.tel.get(tel_id), "calibration", None)
+        if calibration is not None:
+            n = int(calibration.n_reintegrated)
+            counts["n_pixels_reintegrated"] += n
+            counts["n_events_reintegrated"] += n > 0
+            failed = calibration.reintegration_failed
+            counts["n_pixels_not_reintegrated"] += 0 if failed is None else int(failed.sum())
+
     def _extract(self, event, tel_id):
-        r1 = event.r1.tel[tel_id]
-        gain = r1.selected_gain_channel
-        if gain is None:
-            gain = np.zeros(r1.waveform.shape[-2], dtype=np.int8)
+        """Pedestal charge image: the DL1 calibration of this event, outliers set to NaN.
+
+        The image gets exactly the corrections of the DL1 images (see
+        :mod:`ctapipe_sst1m.calib.charge`); pixels of the outlier mask, which the DL1 images
+        fill with a neighbour average, carry no measurement and do not enter the statistics.
+        """
+        image = calibrated_image(self.calibrator, event, tel_id, self._scratch)
         broken = self._outlier_mask(event, tel_id)
-        dl1 = self.extractor(r1.waveform, tel_id, gain, broken)
-        image = np.array(dl1.image, dtype=np.float32).reshape(-1)
         if broken is not None:
             image[np.asarray(broken).reshape(-1)] = np.nan
         return image
@@ -577,7 +615,11 @@ class PedestalMonitor(TelescopeComponent):
             if mean_window is None:
                 state.cached = (None, None, None, 0, None)
             else:
-                names = {id(state.pedestal): SOURCE_PEDESTAL, id(state.fallback): None}
+                names = {
+                    id(state.pedestal): SOURCE_PEDESTAL,
+                    id(state.fallback): None,
+                    id(state.seed): SOURCE_SEED,
+                }
                 mean_source = names[id(mean_window)] or state.fallback_source
                 source = mean_source
                 if std_window is not None and std_window is not mean_window:
@@ -612,6 +654,33 @@ class PedestalMonitor(TelescopeComponent):
         event.monitoring.tel[tel_id].camera.pixel_statistics.pedestal_image = state.container
 
     # ------------------------------------------------------------------ accessors
+    @property
+    def telescopes(self):
+        """Sorted ids of the telescopes the monitor has seen events of."""
+        return sorted(self._states)
+
+    def summary(self, tel_id):
+        """Run summary of ``tel_id`` as a dict (empty if the telescope was never seen).
+
+        Keys: ``nsb_level`` (p.e. or None), ``nsb_rate``, ``source`` (of the current
+        statistics), ``n_events``, ``n_pedestal_events``, ``n_shower_free_events`` (images
+        in the fallback window so far) and the saturation totals ``n_events_saturated``,
+        ``n_pixels_saturated``, ``n_events_reintegrated``, ``n_pixels_reintegrated``,
+        ``n_pixels_not_reintegrated``.
+        """
+        state = self._states.get(tel_id)
+        if state is None:
+            return {}
+        return {
+            "nsb_level": self.nsb_level(tel_id),
+            "nsb_rate": self.nsb_rate(tel_id),
+            "source": self.statistics_source(tel_id),
+            "n_events": state.n_events,
+            "n_pedestal_events": state.n_pedestal_events,
+            "n_shower_free_events": state.fallback.n_added,
+            **state.saturation,
+        }
+
     def nsb_level(self, tel_id):
         """NSB level (camera-average pedestal charge, p.e.) given to the last event, or None."""
         state = self._states.get(tel_id)
@@ -694,27 +763,32 @@ class PedestalMonitor(TelescopeComponent):
         )
         state.chunk = None
 
-    def to_tables(self):
-        """Return the monitoring tables as ``{hdf5_path: astropy.table.Table}``."""
+    def tables(self):
+        """The monitoring tables as ``{hdf5_path: astropy.table.Table}`` (call at the end of a run).
+
+        The rolling table of each telescope gets a last row with the final state; with
+        ``store_pixel_charges`` the open time window is closed.
+        """
         tables = {}
         for tel_id, state in sorted(self._states.items()):
             if state.n_updates > state.last_row_update:  # final state of the run
                 state.rows.append(self._rolling_row(state, state.last_time))
                 state.last_row_update = state.n_updates
             if state.rows:
-                rolling = _rows_to_table(state.rows)
+                rolling = rows_to_table(state.rows)
                 rolling["nsb_level"].unit = u.dimensionless_unscaled
                 rolling["nsb_level"].description = "camera-average pedestal charge (p.e.)"
                 rolling.meta["seeding"] = self.seeding
                 rolling.meta["window_size"] = self.window_size
                 rolling.meta["min_events"] = self.min_events
-                tables[f"{PEDESTAL_MONITORING_GROUP}/tel_{tel_id:03d}"] = rolling
+                rolling.meta.update(state.saturation)
+                tables[table_path(PEDESTAL_MONITORING_GROUP, tel_id)] = rolling
             if self.store_pixel_charges:
                 self._close_chunk(state)
                 if state.chunk_rows:
-                    chunks = _rows_to_table(state.chunk_rows)
+                    chunks = rows_to_table(state.chunk_rows)
                     chunks.meta["chunk_duration_s"] = self.chunk_duration
-                    tables[f"{PEDESTAL_CHUNK_GROUP}/tel_{tel_id:03d}"] = chunks
+                    tables[table_path(PEDESTAL_CHUNK_GROUP, tel_id)] = chunks
                 edges = np.linspace(*self.histogram_range_pe, self.histogram_bins + 1)
                 hist = Table(
                     {
@@ -724,53 +798,38 @@ class PedestalMonitor(TelescopeComponent):
                     }
                 )
                 hist.meta["unit"] = "p.e."
-                tables[f"{PEDESTAL_HISTOGRAM_GROUP}/tel_{tel_id:03d}"] = hist
+                tables[table_path(PEDESTAL_HISTOGRAM_GROUP, tel_id)] = hist
         return tables
 
+    def default_output_path(self):
+        """``output_path``, else ``DataWriter.output_path`` of the configuration, else None.
+
+        The fallback is what lets the monitor built by the event source inside stock
+        ``ctapipe-process`` append its tables to the tool's output file.
+        """
+        if self.output_path is not None:
+            return self.output_path
+        path = self.config.get("DataWriter", {}).get("output_path")
+        return None if path is None else Path(path)
+
     def write(self, path=None):
-        """Append the monitoring tables to ``path`` (default: ``output_path``, see its help).
+        """Append the monitoring tables to ``path`` (default: `default_output_path`).
 
         Returns
         -------
         pathlib.Path or None
             The file written, or None if no path is known or there is nothing to write.
         """
-        if path is None:
-            path = self.output_path
-        if path is None:
-            path = self.config.get("DataWriter", {}).get("output_path")
+        path = self.default_output_path() if path is None else Path(path)
+        if not self._states:
+            return None
         if path is None:
             self.log.warning("no output path for the pedestal monitoring tables; not written")
             return None
-        tables = self.to_tables()
-        for table_path, table in tables.items():
-            write_table(table, path, table_path, overwrite=True)
-        self._written = True
-        if tables:
-            Provenance().add_output_file(str(path), role="DL1/Monitoring")
-        return Path(path)
+        write_tables(self.tables(), path)
+        return path
 
     # ------------------------------------------------------------------ re-cleaning
-    def _read_reclean_tables(self):
-        tables = {}
-        for tel_id in self.subarray.tel_ids:
-            try:
-                table = read_table(self.reclean_path, f"{PEDESTAL_CHUNK_GROUP}/tel_{tel_id:03d}")
-            except (OSError, LookupError):  # no such file / no table for this telescope
-                continue
-            table = table[table["n_events"] >= self.min_events]
-            if len(table) == 0:
-                continue
-            starts = Time(table["time_start"]).unix_tai
-            tables[tel_id] = (starts, table)
-        if not tables:
-            raise OSError(
-                f"{self.reclean_path} holds no pedestal time windows with >= {self.min_events}"
-                " events; produce it with --px-charges (store_pixel_charges) first"
-            )
-        Provenance().add_input_file(str(self.reclean_path), role="DL1/Monitoring")
-        return tables
-
     def _reclean_index(self, tel_id, time):
         """Row of the stored time window used for an event at ``time`` (None: no table)."""
         if tel_id not in self._reclean:

@@ -19,9 +19,15 @@ For each event of one telescope, in software pixel order (after the module swap)
 5. **Window transmittance and intensity correction** go into the per-pixel charge ``factor`` of
    the same coefficients container (``intensity_correction / window_factor``), which ctapipe's
    ``CameraCalibrator`` applies to the extracted charge.
-6. **Saturation**: pixels with a raw sample ≥ ``saturation_threshold`` get the ``SATURATED`` bit
-   of ``r1.pixel_status`` and are listed in the calibration container. They are *not*
-   interpolated: their charge is a lower bound, still better than a neighbour average.
+6. **Saturation**: pixels with a raw sample ≥ ``saturation_threshold`` (4095) or more than
+   ``SaturationReintegration.max_linear_adc`` (3000) ADC above the baseline get the
+   ``SATURATED`` bit of ``r1.pixel_status``; their R1 waveform is *repaired* by a fit of the
+   telescope's measured pulse to the unsaturated edges
+   (:class:`~ctapipe_sst1m.calib.saturation.SaturationReintegration`, see
+   :mod:`ctapipe_sst1m.calib.saturation`), so that the extractor and its integration
+   correction see the whole pulse. Outlier pixels are not repaired (they are interpolated).
+   Per event the calibration container lists the saturated, re-integrated and not
+   re-integrable pixels; :meth:`DigiCamR0Corrections.saturation_counts` gives run totals.
 
 **Cross-cabled modules** (``module_swaps``): the source asks :meth:`pixel_permutation` once per
 file and reorders waveforms, baselines and pixel flags with it; the dark-run factors and flags
@@ -58,6 +64,7 @@ from .calibration_files import (
 from .containers import DigiCamCalibrationContainer
 from .digicam_modules import module_pixels
 from .pedestal_variance import RollingPedestalRMS, sample_rms
+from .saturation import SaturationReintegration
 from .vdrop import VDROP_MODELS
 
 __all__ = ["DigiCamR0Corrections", "DEFAULT_MODULE_SWAPS", "calibration_file_telescope"]
@@ -80,6 +87,18 @@ DEFAULT_MODULE_SWAPS = [
 
 _STORED = np.uint8(PixelStatus.HIGH_GAIN_STORED | PixelStatus.DVR_0)
 _SATURATED = np.uint8(PixelStatus.SATURATED)
+_NO_PIXELS = np.zeros(N_PIXELS, dtype=bool)
+_NO_PIXELS.flags.writeable = False
+
+#: run totals kept per telescope (see DigiCamR0Corrections.saturation_counts)
+SATURATION_COUNTS = (
+    "n_events",
+    "n_events_saturated",
+    "n_pixels_saturated",
+    "n_events_reintegrated",
+    "n_pixels_reintegrated",
+    "n_pixels_not_reintegrated",
+)
 
 
 #: SST-1M calibration file names: ``…_tel1.h5``, ``…_Tel2_fitted_parameters.h5`` (camera 1 or 2
@@ -126,6 +145,7 @@ class _TelescopeState:
         self.good_pixels = None
         self.factor = None
         self.info = None
+        self.saturation_counts = dict.fromkeys(SATURATION_COUNTS, 0)
 
     def set_permutation(self, perm, swapped):
         self.perm = perm
@@ -238,7 +258,10 @@ class DigiCamR0Corrections(TelescopeComponent):
     ).tag(config=True)
     saturation_threshold = Int(
         4095,
-        help="Raw ADC value at or above which a sample counts as saturated (12-bit ADC).",
+        help=(
+            "Raw ADC value at or above which a sample counts as saturated (12-bit ADC); samples"
+            " more than SaturationReintegration.max_linear_adc above the baseline count too."
+        ),
     ).tag(config=True)
     intensity_correction = FloatTelescopeParameter(
         default_value=1.0,
@@ -271,6 +294,7 @@ class DigiCamR0Corrections(TelescopeComponent):
                 "apply_pixelwise_vdrop_correction, not both"
             )
         self._states = {}
+        self.saturation = SaturationReintegration(subarray=subarray, parent=self)
 
     # ------------------------------------------------------------------ set-up
     @staticmethod
@@ -510,18 +534,69 @@ class DigiCamR0Corrections(TelescopeComponent):
 
         r1 = waveform.astype(np.float32)
         r1 -= baseline.astype(np.float32)[:, np.newaxis]
-        r1 *= state.scale
 
-        saturated = waveform.max(axis=1) >= self.saturation_threshold
+        peak = waveform.max(axis=1)
+        saturated = (peak >= self.saturation_threshold) | (
+            peak - baseline > self.saturation.max_linear_adc
+        )
         n_saturated = int(np.count_nonzero(saturated))
         pixel_status = np.full(len(baseline), _STORED, dtype=np.uint8)
+        reintegrated = failed = _NO_PIXELS
         if n_saturated:
             pixel_status[saturated] |= _SATURATED
+            reintegrated, failed = self._reintegrate(
+                tel_id, state, waveform, baseline, r1, saturated
+            )
+        r1 *= state.scale
 
+        n_reintegrated = int(np.count_nonzero(reintegrated))
+        counts = state.saturation_counts
+        counts["n_events"] += 1
+        counts["n_events_saturated"] += n_saturated > 0
+        counts["n_pixels_saturated"] += n_saturated
+        counts["n_events_reintegrated"] += n_reintegrated > 0
+        counts["n_pixels_reintegrated"] += n_reintegrated
+        counts["n_pixels_not_reintegrated"] += int(np.count_nonzero(failed))
         calibration = DigiCamCalibrationContainer(
-            saturated=saturated, n_saturated=n_saturated, **state.info
+            saturated=saturated,
+            n_saturated=n_saturated,
+            reintegrated=reintegrated,
+            n_reintegrated=n_reintegrated,
+            reintegration_failed=failed,
+            **state.info,
         )
         return r1[np.newaxis], pixel_status, state.outlier, state.factor, calibration
+
+    def _reintegrate(self, tel_id, state, waveform, baseline, r1, saturated):
+        """Repair the baseline-subtracted waveforms of the saturated pixels in ``r1``."""
+        n_pixels = len(baseline)
+        reintegrated = np.zeros(n_pixels, dtype=bool)
+        failed = np.zeros(n_pixels, dtype=bool)
+        pixels = np.flatnonzero(saturated)
+        samples = r1[pixels]
+        mask, floor = self.saturation.saturated_samples(
+            waveform[pixels], baseline[pixels], self.saturation_threshold
+        )
+        done, bad = self.saturation(
+            tel_id, samples, mask, skip=state.outlier[0][pixels], excluded=floor
+        )
+        r1[pixels] = samples
+        reintegrated[pixels] = done
+        failed[pixels] = bad
+        return reintegrated, failed
+
+    def saturation_counts(self, tel_id):
+        """Run totals of saturated and re-integrated pixels and events of ``tel_id``.
+
+        Returns
+        -------
+        dict
+            ``n_events``, ``n_events_saturated``, ``n_pixels_saturated``,
+            ``n_events_reintegrated``, ``n_pixels_reintegrated``, ``n_pixels_not_reintegrated``
+            (pixels whose pulse the fit could not constrain); empty before the first event.
+        """
+        state = self._states.get(tel_id)
+        return {} if state is None else dict(state.saturation_counts)
 
     def __call__(self, event, tel_id):
         """Fill ``event.r1``, the calibration coefficients and ``event.sst1m`` of ``tel_id``.

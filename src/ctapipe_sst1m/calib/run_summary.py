@@ -41,14 +41,16 @@ class RunBookkeeping:
         """The short human-readable summary (one line per telescope)."""
         types = ", ".join(f"{t} {n}" for t, n in sorted(self.event_types.items()))
         lines = [f"{name}: {output_path}", f"  events by type: {types or 'none'}"]
-        for tel_id in sorted(set(self.n_images) | self.tel_ids):
-            level = monitor.nsb_level(tel_id)
+        for tel_id in sorted(set(self.n_images) | self.tel_ids | set(monitor.telescopes)):
+            info = monitor.summary(tel_id)
+            level = info.get("nsb_level")
             level_text = "unknown" if level is None else f"{level:.2f} p.e."
             lines.append(
-                f"  tel {tel_id}: NSB level {level_text} (bin {monitor.nsb_rate(tel_id)!r}, from"
-                f" {monitor.statistics_source(tel_id)},"
-                f" {monitor.n_pedestal_events(tel_id)} pedestal events),"
+                f"  tel {tel_id}: NSB level {level_text} (bin {info.get('nsb_rate')!r}, from"
+                f" {info.get('source')}, {info.get('n_pedestal_events', 0)} pedestal events),"
                 f" pixels flagged {self.flagged.get(tel_id, 0)},"
+                f" saturated pixels {info.get('n_pixels_saturated', 0)}"
+                f" ({info.get('n_pixels_reintegrated', 0)} re-integrated),"
                 f" images surviving cleaning {self.n_surviving[tel_id]}/{self.n_images[tel_id]}"
             )
         return "\n".join(lines)

@@ -8,7 +8,12 @@ from .camera import (
     digicam_pixel_positions_engineering,
 )
 from .optics import EFFECTIVE_FOCAL_LENGTH, EQUIVALENT_FOCAL_LENGTH, sst1m_optics
-from .readout import PULSE_SHAPES, digicam_pulse_shape, digicam_readout
+from .readout import (
+    PULSE_SHAPES,
+    digicam_pulse_shape,
+    digicam_readout,
+    measured_reference_pulse,
+)
 from .subarray import (
     DATA_TEL_IDS,
     MC_TEL_IDS,
@@ -33,6 +38,7 @@ __all__ = [
     "digicam_pixel_positions_engineering",
     "digicam_pulse_shape",
     "digicam_readout",
+    "measured_reference_pulse",
     "sst1m_optics",
     "sst1m_subarray",
     "sst1m_telescope_description",

@@ -12,7 +12,8 @@ rounded 510 m the horizontal positions are unchanged (they agree to 5 cm either 
 
 Monte Carlo numbers the telescopes 1 and 2; :data:`MC_TO_DATA_TEL_ID` maps them onto the data
 ids 21 and 22, and MC telescope 1 gets exactly the description of data telescope 21 (same
-position, optics, camera and pulse shape), so models trained on MC are found for data.
+position, optics, camera and measured reference pulse), so models trained on MC are found for
+data.
 """
 
 import astropy.units as u
@@ -24,7 +25,7 @@ from ctapipe.instrument import CameraDescription, SubarrayDescription, Telescope
 
 from .camera import CAMERA_NAME, digicam_geometry
 from .optics import OPTICS_NAME, sst1m_optics
-from .readout import PULSE_SHAPES, digicam_readout
+from .readout import digicam_readout
 
 __all__ = [
     "DATA_TEL_IDS",
@@ -57,17 +58,15 @@ def _as_location(values, what):
 
 def sst1m_telescope_description(data_tel_id=21):
     """``TelescopeDescription`` of one SST-1M telescope (21 or 22; the pulse shapes differ)."""
-    try:
-        pulse = PULSE_SHAPES[int(data_tel_id)]
-    except KeyError:
+    if int(data_tel_id) not in DATA_TEL_IDS:
         raise ValueError(
-            f"unknown SST-1M telescope {data_tel_id}: known data ids are {sorted(PULSE_SHAPES)}"
-        ) from None
+            f"unknown SST-1M telescope {data_tel_id}: known data ids are {list(DATA_TEL_IDS)}"
+        )
     optics = sst1m_optics()
     camera = CameraDescription(
         name=CAMERA_NAME,
         geometry=digicam_geometry(focal_length=optics.effective_focal_length),
-        readout=digicam_readout(pulse),
+        readout=digicam_readout(int(data_tel_id)),
     )
     return TelescopeDescription(name=OPTICS_NAME, optics=optics, camera=camera)
 

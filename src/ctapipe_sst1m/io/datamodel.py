@@ -45,6 +45,7 @@ __all__ = [
     "DL2_TEL_GROUP",
     "DL2_TEL_IMPACT_GROUP",
     "FIXED_POINTING_GROUP",
+    "INSTRUMENT_LAYOUT_TABLE",
     "OBSERVATION_BLOCK_TABLE",
     "PEDESTAL_CHUNK_GROUP",
     "PEDESTAL_HISTOGRAM_GROUP",
@@ -59,6 +60,8 @@ __all__ = [
     "tel_path",
 ]
 
+#: the subarray layout written by ctapipe's ``SubarrayDescription.to_hdf`` (no ctapipe constant)
+INSTRUMENT_LAYOUT_TABLE = "/configuration/instrument/subarray/layout"
 #: rolling (causal) pedestal statistics and NSB level, one table per telescope
 PEDESTAL_MONITORING_GROUP = f"{DL1_TEL_MONITORING_GROUP}/pedestal"
 #: fixed time-window pedestal statistics (``--px-charges``), ctapipe pixel-statistics layout

@@ -39,9 +39,9 @@ from ctapipe.io.hdf5dataformat import (
     DL2_SUBARRAY_GROUP,
     DL2_TEL_GROUP,
 )
-from ctapipe.io.hdf5tableio import get_column_attrs, get_column_transforms, get_node_meta
 from ctapipe.io.tableio import EnumColumnTransform
 
+from ..compat import column_metadata
 from ..io.pointing_tables import read_telescope_pointing
 from .combiners import MarsLikeDispCombiner, SST1MMeanCombiner
 from .disp import has_stock_disp_prediction, predict_disp_table
@@ -244,12 +244,7 @@ class DL1ChunkReader:
             return table[names] if names is not None else self._keep(table)
         node = self.h5file.get_node(path)
         if path not in self._attrs:
-            column_attrs = get_column_attrs(node)
-            self._attrs[path] = (
-                get_column_transforms(column_attrs),
-                {name: attrs.get("DESC", "") for name, attrs in column_attrs.items()},
-                get_node_meta(node),
-            )
+            self._attrs[path] = column_metadata(node)
         transforms, descriptions, meta = self._attrs[path]
         array = node.read(start=start, stop=stop)
         keys = (*_KEYS, "tel_id")

@@ -12,6 +12,7 @@ import astropy.units as u
 import numpy as np
 
 __all__ = [
+    "spherical_to_unit_vectors",
     "altaz_to_unit_vectors",
     "unit_vectors_to_altaz",
     "angular_distance",
@@ -27,6 +28,16 @@ __all__ = [
 TWO_TELESCOPE_COMBINATIONS = ("pp", "mm", "mp", "pm")
 
 
+def spherical_to_unit_vectors(lon, lat):
+    """Cartesian unit vectors ``(..., 3)`` of longitudes/latitudes in radians (plain arrays).
+
+    ``(cos lat cos lon, cos lat sin lon, sin lat)``: with ``lon = az`` the vectors of
+    `altaz_to_unit_vectors`, with ``lon = -az`` ctapipe's right-handed ground-frame directions.
+    """
+    cos_lat = np.cos(lat)
+    return np.stack([cos_lat * np.cos(lon), cos_lat * np.sin(lon), np.sin(lat)], axis=-1)
+
+
 @u.quantity_input(alt=u.deg, az=u.deg)
 def altaz_to_unit_vectors(alt, az):
     """Cartesian unit vectors ``(..., 3)`` (x north, y west-positive convention of AltAz).
@@ -34,10 +45,7 @@ def altaz_to_unit_vectors(alt, az):
     Only differences and means of these vectors are used, so the handedness does not matter
     as long as `unit_vectors_to_altaz` is its inverse.
     """
-    alt_rad = alt.to_value(u.rad)
-    az_rad = az.to_value(u.rad)
-    cos_alt = np.cos(alt_rad)
-    return np.stack([cos_alt * np.cos(az_rad), cos_alt * np.sin(az_rad), np.sin(alt_rad)], axis=-1)
+    return spherical_to_unit_vectors(az.to_value(u.rad), alt.to_value(u.rad))
 
 
 def unit_vectors_to_altaz(vectors):
@@ -56,9 +64,10 @@ def unit_vectors_to_altaz(vectors):
 
 
 def angular_distance(first, second):
-    """Great-circle angle in radians between two arrays of unit vectors ``(..., 3)``.
+    """Great-circle angle in radians between two arrays of vectors ``(..., 3)``.
 
-    Uses ``atan2(|a × b|, a · b)``, which is accurate for small and large angles alike.
+    Uses ``atan2(|a × b|, a · b)``, which is accurate for small and large angles alike and does
+    not need normalised vectors (both terms scale with ``|a| |b|``).
     """
     cross = np.linalg.norm(np.cross(first, second), axis=-1)
     dot = np.sum(first * second, axis=-1)

@@ -16,6 +16,7 @@ from ctapipe.reco import DispReconstructor
 from ctapipe.reco.disp import get_tel_pointing
 from ctapipe.reco.reconstructor import ReconstructionProperty
 
+from ..compat import has_stock_disp_predict, models_of
 from .directions import disp_unit_vectors, unit_vectors_to_altaz
 from .forests import passing_feature_matrix, prediction_table
 
@@ -27,7 +28,7 @@ def has_stock_disp_prediction(reco):
     return (
         isinstance(reco, DispReconstructor)
         and type(reco).predict_table is DispReconstructor.predict_table
-        and type(reco)._predict is DispReconstructor._predict
+        and has_stock_disp_predict(reco)
     )
 
 
@@ -47,7 +48,7 @@ def predict_disp_table(reco, key, table):
     sign_score = np.full(n_rows, np.nan)
     is_valid = np.zeros(n_rows, dtype=bool)
     if len(X):
-        norm_model, sign_model = reco._models[key]
+        norm_model, sign_model = models_of(reco)[key]
         norm = norm_model.predict(X)
         if reco.log_target:
             norm = np.exp(norm)

@@ -17,6 +17,7 @@ from ctapipe.reco import EnergyRegressor, ParticleClassifier
 from ctapipe.reco.reconstructor import ReconstructionProperty
 from ctapipe.reco.utils import add_defaults_and_meta
 
+from ..compat import models_of, positive_class_index
 from ..version import __version__  # noqa: F401  (ctapipe-info --plugins reports it)
 from .combiners import UNCERT_SUFFIX
 
@@ -117,7 +118,7 @@ def passing_feature_matrix(reco, key, table):
     ``table`` gets the reconstructor's generated features, ``rows`` are the rows passing its
     quality query and holding no NaN feature, ``X`` their float32 feature matrix.
     """
-    if key not in reco._models:
+    if key not in models_of(reco):
         raise KeyError(f"No model available for key {key}")
     table = reco.feature_generator(table, subarray=reco.subarray)
     passing = np.flatnonzero(reco.quality_query.get_table_mask(table))
@@ -143,7 +144,7 @@ class SST1MEnergyRegressor(EnergyRegressor):
 
     def _predict_matrix(self, key, X):
         """Energy and its tree spread for the rows of the feature matrix ``X``."""
-        mean, std = forest_mean_std(self._models[key], X)
+        mean, std = forest_mean_std(models_of(self)[key], X)
         if self.log_target:
             energy = np.exp(mean)
             return energy, energy * std
@@ -167,7 +168,7 @@ class SST1MParticleClassifier(ParticleClassifier):
 
     def _predict_matrix(self, key, X):
         """Gammaness and its tree spread for the rows of the feature matrix ``X``."""
-        return forest_mean_std(self._models[key], X, self._get_positive_index(key))
+        return forest_mean_std(models_of(self)[key], X, positive_class_index(self, key))
 
     def predict_table(self, key, table: Table) -> dict[ReconstructionProperty, Table]:
         """Per-telescope gammaness, validity and tree spread for the events in ``table``."""

@@ -10,14 +10,19 @@ Loading a model made by a different scikit-learn minor version is refused with a
 message *before* unpickling (tree pickles are not portable between scikit-learn versions and
 silently wrong predictions cost lstchain users whole productions).
 
+Trust: unpickling runs code. `load_model` therefore reads a model file's bytes, compares
+their SHA-256 with the hash recorded in ``models.json`` and unpickles them only on a match, so
+a model file replaced after training is refused before any of its code runs. ``models.json``
+itself is trusted: whoever can write a model directory can make it run code (see the DL2 guide).
+
 Uncompressed models are plain pickles (protocol 5), compressed ones joblib files: stock
-`ctapipe.reco.Reconstructor.read` (``joblib.load``) reads both. `load_model` reads plain
-pickles with Python's C unpickler and hashes the bytes while it reads them (one pass over the
-file): 0.25–0.35 s for a 190 MB forest file, against 0.3–0.5 s for ``joblib.load`` of the same
-forest followed by a separate hashing pass.
+`ctapipe.reco.Reconstructor.read` (``joblib.load``) reads both. `load_model` reads the file in
+one system call, hashes the bytes in memory and unpickles plain pickles with Python's C
+unpickler from the same bytes.
 """
 
 import hashlib
+import io
 import json
 import pickle
 import platform
@@ -32,10 +37,12 @@ import numpy as np
 import sklearn
 from ctapipe.core import Provenance
 from ctapipe.core.provenance import MissingReferenceMetadata
-from ctapipe.reco import Reconstructor
+from ctapipe.reco import DispReconstructor, Reconstructor
+from ctapipe.reco.sklearn import SKLearnReconstructor
 from sklearn.exceptions import InconsistentVersionWarning
 
-from ..core import atomic_output
+from ..compat import models_of
+from ..core import SST1MInputError, atomic_output
 from ..version import __version__
 
 __all__ = [
@@ -48,14 +55,15 @@ __all__ = [
     "write_models_json",
     "check_sklearn_version",
     "load_model",
+    "read_model_bytes",
 ]
 
 #: Name of the metadata file of a model directory.
 MODELS_JSON = "models.json"
 
 
-class IncompatibleModelError(RuntimeError):
-    """A model file cannot be used with the installed software."""
+class IncompatibleModelError(SST1MInputError):
+    """A model file or ``models.json`` cannot be used (modified, unreadable, other versions)."""
 
 
 def model_metadata(config=None, node=None, extra=None):
@@ -106,7 +114,8 @@ def write_model(reconstructor, path, metadata, overwrite=False, compress=0):
     reconstructor.n_jobs = None
     # the estimators keep the training's n_jobs (-1 in the defaults) unless told: the pickle
     # must not decide how many cores a later DL2 run uses
-    for models in getattr(reconstructor, "_models", {}).values():
+    trained = isinstance(reconstructor, SKLearnReconstructor | DispReconstructor)
+    for models in (models_of(reconstructor) if trained else {}).values():
         for model in models if isinstance(models, tuple | list) else (models,):
             if hasattr(model, "n_jobs"):
                 model.n_jobs = None
@@ -125,14 +134,26 @@ def write_model(reconstructor, path, metadata, overwrite=False, compress=0):
 
 
 def read_models_json(model_dir):
-    """The metadata dictionary of a model directory; a clear error if it is missing."""
+    """The metadata dictionary of a model directory; one-line errors if missing or corrupt."""
     path = Path(model_dir) / MODELS_JSON
     if not path.is_file():
-        raise FileNotFoundError(
+        raise IncompatibleModelError(
             f"{model_dir} is not an SST-1M model directory (no {MODELS_JSON});"
             " create one with sst1m-train-models"
         )
-    return json.loads(path.read_text())
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise IncompatibleModelError(
+            f"{path}: not a readable {MODELS_JSON} ({type(err).__name__}: {err});"
+            " restore it or retrain the models with sst1m-train-models"
+        ) from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("modes", {}), dict):
+        raise IncompatibleModelError(
+            f"{path}: not an SST-1M {MODELS_JSON} (no mapping of modes); restore it or retrain"
+            " the models with sst1m-train-models"
+        )
+    return meta
 
 
 def write_models_json(model_dir, metadata, overwrite=True):
@@ -157,35 +178,6 @@ def check_sklearn_version(trained_with, source):
         )
 
 
-class _HashingReader:
-    """File wrapper feeding every byte read into a SHA-256 digest (one pass: hash and load)."""
-
-    def __init__(self, f):
-        self._f = f
-        self.digest = hashlib.sha256()
-
-    def read(self, size=-1):
-        data = self._f.read(size)
-        self.digest.update(data)
-        return data
-
-    def readinto(self, buffer):
-        n = self._f.readinto(buffer)
-        self.digest.update(memoryview(buffer)[:n])
-        return n
-
-    def readline(self):
-        line = self._f.readline()
-        self.digest.update(line)
-        return line
-
-    def hexdigest(self):
-        """Digest of the whole file: the bytes not read yet are hashed first."""
-        for block in iter(lambda: self._f.read(1 << 20), b""):
-            self.digest.update(block)
-        return self.digest.hexdigest()
-
-
 class _JoblibFile(Exception):
     """The pickle stream holds joblib array wrappers: it must be read by joblib."""
 
@@ -197,56 +189,72 @@ class _PlainUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-def _unpickle(path):
-    """(object, sha256) of a model file: plain pickles in one pass, joblib files by joblib."""
-    with open(path, "rb") as f:
-        reader = _HashingReader(f)
-        if f.peek(1)[:1] == b"\x80":  # a pickle stream; joblib's compressed files are not
-            try:
-                return _PlainUnpickler(reader).load(), reader.hexdigest()
-            except _JoblibFile:
-                pass
-        f.seek(0)
-        return joblib.load(f), file_sha256(path)
+def _unpickle(data):
+    """The object of model file bytes: plain pickles by the C unpickler, joblib files by joblib."""
+    if data[:1] == b"\x80":  # a pickle stream; joblib's compressed files are not
+        try:
+            return _PlainUnpickler(io.BytesIO(data)).load()
+        except _JoblibFile:
+            pass
+    return joblib.load(io.BytesIO(data))
+
+
+def read_model_bytes(path, expected_sha256=None):
+    """The bytes of a model file, after comparing their SHA-256 with ``expected_sha256``.
+
+    Raises `IncompatibleModelError` if the file cannot be read or its hash differs: a model
+    file is only unpickled (which runs code) once its bytes are known to be the ones
+    recorded at training time.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise IncompatibleModelError(
+            f"{path}: cannot read the model file ({err.strerror}); restore it or retrain"
+        ) from None
+    if expected_sha256 is not None and hashlib.sha256(data).hexdigest() != expected_sha256:
+        raise IncompatibleModelError(
+            f"{path}: file hash differs from {MODELS_JSON}; the model was modified after"
+            " training and is not unpickled; retrain or restore it"
+        )
+    return data
 
 
 def load_model(path, subarray=None, expected_sha256=None, parent=None, **kwargs):
-    """Read a reconstructor pickle, refusing incompatible scikit-learn versions.
+    """Read a reconstructor pickle, refusing modified files and incompatible scikit-learn.
 
     What `ctapipe.reco.Reconstructor.read` does (``parent``, ``subarray`` and ``kwargs`` are
-    set on the loaded instance, the file is recorded in the provenance), plus: the
-    scikit-learn version stored in ``models.json`` beside ``path`` is checked first;
-    scikit-learn's own `~sklearn.exceptions.InconsistentVersionWarning` raised while
-    unpickling is turned into `IncompatibleModelError` too (covers pickles without metadata);
-    ``expected_sha256`` is compared with the hash of the file, computed while reading it.
+    set on the loaded instance, the file is recorded in the provenance), plus, in this order:
+    the scikit-learn version stored in ``models.json`` beside ``path`` is checked; the file's
+    bytes are read and their SHA-256 compared with ``expected_sha256`` (no code of a
+    modified file runs); only then are they unpickled, scikit-learn's
+    `~sklearn.exceptions.InconsistentVersionWarning` turned into `IncompatibleModelError` (covers
+    pickles without metadata) and any unpickling failure into one line.
     """
     path = Path(path)
     meta_path = path.parent / MODELS_JSON
     if meta_path.is_file():
-        check_sklearn_version(read_models_json(path.parent)["sklearn_version"], path)
+        trained_with = read_models_json(path.parent).get("sklearn_version")
+        if trained_with is not None:
+            check_sklearn_version(trained_with, path)
+    data = read_model_bytes(path, expected_sha256)
     with warnings.catch_warnings():
         warnings.simplefilter("error", InconsistentVersionWarning)
         try:
-            instance, sha256 = _unpickle(path)
+            instance = _unpickle(data)
         except InconsistentVersionWarning as warning:
             raise IncompatibleModelError(
                 f"{path}: pickled with scikit-learn {warning.original_sklearn_version},"
                 f" installed is {warning.current_sklearn_version}; retrain the models with"
                 " sst1m-train-models"
             ) from None
-        except (pickle.UnpicklingError, EOFError, ValueError, AttributeError, ImportError) as err:
-            if expected_sha256 is not None and file_sha256(path) != expected_sha256:
-                instance, sha256 = None, None  # reported as a modified file below
-            else:
-                raise IncompatibleModelError(
-                    f"{path}: not a readable model file ({type(err).__name__}: {err});"
-                    " retrain it with sst1m-train-models"
-                ) from None
-    if expected_sha256 is not None and sha256 != expected_sha256:
-        raise IncompatibleModelError(
-            f"{path}: file hash differs from {MODELS_JSON}; the model was modified after"
-            " training, retrain or restore it"
-        )
+        except Exception as err:  # noqa: BLE001 - any failure of a foreign byte stream
+            raise IncompatibleModelError(
+                f"{path}: not a readable model file ({type(err).__name__}: {err});"
+                " retrain it with sst1m-train-models"
+            ) from None
+    del data
     if not isinstance(instance, Reconstructor):
         raise IncompatibleModelError(
             f"{path}: holds a {type(instance).__name__}, not a ctapipe reconstructor"

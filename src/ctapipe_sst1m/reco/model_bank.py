@@ -15,7 +15,6 @@ nodes farther than ``max_delta_cos_zenith`` are never used, so an observation ou
 bank fails with a clear message instead of silently using a wrong model.
 """
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,12 +22,14 @@ from pathlib import Path
 import astropy.units as u
 import numpy as np
 from ctapipe.core import Component
-from ctapipe.core.traits import Float
+from ctapipe.core.traits import AstroQuantity, Float
 
+from ..core import SST1MInputError
 from ..io.pointing_tables import read_telescope_pointing, telescopes_with_pointing
-from .metadata import MODELS_JSON
+from .metadata import MODELS_JSON, read_models_json
 
 __all__ = [
+    "file_node",
     "file_pointing",
     "ModelNode",
     "node_name",
@@ -40,7 +41,7 @@ __all__ = [
 _NODE_PATTERN = re.compile(r"^ze(?P<ze>[-+0-9.]+)_az(?P<az>[-+0-9.]+)(?:_nsb(?P<nsb>[-+0-9.]+))?$")
 
 
-class NoModelNodeError(LookupError):
+class NoModelNodeError(SST1MInputError, LookupError):
     """No model node of a bank fits the observation."""
 
 
@@ -69,7 +70,7 @@ def node_name(zenith_deg, azimuth_deg, nsb):
 
 
 def _node_from_dir(path):
-    meta = json.loads((path / MODELS_JSON).read_text())
+    meta = read_models_json(path)
     node = meta.get("node") or {}
     match = _NODE_PATTERN.match(path.name)
     from_name = {}
@@ -126,6 +127,26 @@ def file_pointing(h5file):
     return float(90.0 - np.median(alt)), float(mean_az % 360.0)
 
 
+def file_node(path, zenith=None, azimuth=None, nsb=None):
+    """Node dictionary of models trained on the DL1 file ``path`` (for ``models.json``).
+
+    ``zenith``/``azimuth`` (angle quantities) override the file's median pointing
+    (`file_pointing`); ``nsb`` is stored as given.
+    """
+    import tables
+
+    if zenith is None or azimuth is None:
+        with tables.open_file(path) as h5file:
+            file_zenith, file_azimuth = file_pointing(h5file)
+    zenith_deg = file_zenith if zenith is None else zenith.to_value(u.deg)
+    azimuth_deg = file_azimuth if azimuth is None else azimuth.to_value(u.deg)
+
+    def _float(value):
+        return None if value is None else float(value)
+
+    return {"zenith_deg": _float(zenith_deg), "azimuth_deg": _float(azimuth_deg), "nsb": nsb}
+
+
 class NodeSelector(Component):
     """Choose the model node nearest to an observation's pointing and NSB level.
 
@@ -136,8 +157,10 @@ class NodeSelector(Component):
     cos_zenith_scale = Float(
         0.05, help="Difference in cos(zenith) that counts as one unit of node distance."
     ).tag(config=True)
-    azimuth_scale_deg = Float(
-        90.0, help="Azimuth difference in degrees that counts as one unit of node distance."
+    azimuth_scale = AstroQuantity(
+        default_value=90.0 * u.deg,
+        physical_type=u.physical.angle,
+        help="Azimuth difference that counts as one unit of node distance.",
     ).tag(config=True)
     nsb_scale = Float(
         1.0, help="NSB-level difference that counts as one unit of node distance."
@@ -164,7 +187,7 @@ class NodeSelector(Component):
             total = (delta_cos / self.cos_zenith_scale) ** 2
             if node.azimuth_deg is not None and azimuth_deg is not None:
                 delta_az = abs((azimuth_deg - node.azimuth_deg + 180.0) % 360.0 - 180.0)
-                total += (delta_az / self.azimuth_scale_deg) ** 2
+                total += (delta_az / self.azimuth_scale.to_value(u.deg)) ** 2
             if node.nsb is not None and nsb is not None:
                 total += ((nsb - node.nsb) / self.nsb_scale) ** 2
             result[i] = np.sqrt(total)

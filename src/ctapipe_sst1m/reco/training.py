@@ -26,14 +26,18 @@ import gc
 import astropy.units as u
 import numpy as np
 from astropy.table import Column, MaskedColumn, Table, vstack
+from ctapipe import reco as ctapipe_reco
 from ctapipe.core import Component
 from ctapipe.core.expression_engine import ExpressionEngine, ExpressionError
 from ctapipe.core.traits import AstroQuantity, Float, Int
 from ctapipe.reco.disp import compute_true_disp
 
+from ..core import SST1MInputError
 from .apply import columns_used
 
 __all__ = [
+    "TooFewEventsError",
+    "cut_flow",
     "classifier_sample_sizes",
     "event_random",
     "event_split_mask",
@@ -72,6 +76,28 @@ KEEP_DTYPE = ("obs_id", "event_id", "tel_id", "true_energy")
 _SPLIT_SALT = 0x5EED_0001
 _PRIORITY_SALT = 0x5EED_0002
 _MASK64 = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
+
+
+class TooFewEventsError(SST1MInputError):
+    """Too few events of a training sample pass the energy floor and the quality cuts."""
+
+
+def cut_flow(quality_query, table):
+    """``[(criterion name, events left after it), …]``, the criteria applied in order."""
+    passed = np.ones(len(table), dtype=bool)
+    flow = []
+    for name, expression in quality_query.quality_criteria:
+        try:
+            (result,) = ExpressionEngine([(name, expression)])(table)
+        except ExpressionError:
+            continue
+        passed &= np.asarray(result, dtype=bool)
+        flow.append((name, int(passed.sum())))
+    return flow
+
+
+def _flow_text(flow):
+    return ", ".join(f"{name!r}: {n}" for name, n in flow)
 
 
 def required_columns(reconstructors, available):
@@ -326,10 +352,12 @@ def read_training_table(
 
     ``sample`` is the `TrainingSample` deciding the split and the test size;
     ``train_capacity`` the maximum number of training rows kept. The other keyword arguments
-    (``quality``, ``log``) are described in `iter_training_chunks` and `TrainingSample.sample`.
+    (``quality``, ``log``, ``stats``) are described in `iter_training_chunks` and
+    `TrainingSample.sample`.
     """
     log = kwargs.pop("log", None)
-    stats = {}
+    stats = kwargs.pop("stats", None)
+    stats = {} if stats is None else stats
     chunks = iter_training_chunks(
         loader, tel_type, columns_for, chunk_size, energy_floor, stats=stats, **kwargs
     )
@@ -356,11 +384,31 @@ def _to_table(arrays, units, dtypes, meta):
     return table
 
 
-def _prepare(reco, table):
-    """Quality-selected table with generated features for one reconstructor."""
-    mask = reco.quality_query.get_table_mask(table)
+def _prepare(reco, table, minimum=0, what="training events"):
+    """Quality-selected table with generated features for one reconstructor.
+
+    Raises `TooFewEventsError` (the count after each quality criterion in the message) if
+    fewer than ``minimum`` rows pass.
+    """
+    mask = reco.quality_query.get_table_mask(table) if len(table.colnames) else np.zeros(0, bool)
+    if mask.sum() < minimum:
+        flow = cut_flow(reco.quality_query, table) if len(table) else []
+        raise TooFewEventsError(
+            f"{what}: {int(mask.sum())} of {len(table)} training events pass the quality cuts"
+            f" of the {_model_name(reco)} ({_flow_text(flow) or 'no events'}), at least"
+            f" {minimum} needed; simulate more showers or relax"
+            f" {type(reco).__name__}.QualityQuery (TrainingSample.min_training_events)"
+        )
     selected = reco.feature_generator(table[mask], subarray=reco.subarray)
     return selected
+
+
+def _model_name(reco):
+    if isinstance(reco, ctapipe_reco.DispReconstructor):
+        return "disp model"
+    if isinstance(reco, ctapipe_reco.ParticleClassifier):
+        return "gamma/hadron classifier"
+    return "energy model"
 
 
 class TrainingSample(Component):
@@ -407,6 +455,13 @@ class TrainingSample(Component):
         ),
     ).tag(config=True)
     random_seed = Int(0, help="Seed of every random choice (split and sampling).").tag(config=True)
+    min_training_events = Int(
+        10,
+        min=1,
+        help="Fewest training events per particle, telescope and model after the energy floor"
+        " and the quality cuts (the default forests split no node of fewer than 10 events);"
+        " a smaller sample is refused with the count after each cut.",
+    ).tag(config=True)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -460,6 +515,21 @@ class TrainingSample(Component):
             _to_table(test.arrays(), units, dtypes, meta),
         )
 
+    def check_read(self, train, stats, what, floor):
+        """Refuse a training part smaller than ``min_training_events`` (after the reading cuts).
+
+        ``stats`` are the counts of `read_training_table`: telescope events read, and left
+        with true energy ≥ ``floor`` passing the quality query of at least one model.
+        """
+        if len(train) >= self.min_training_events:
+            return
+        raise TooFewEventsError(
+            f"{what}: {stats.get('read', 0)} read, {stats.get('usable', 0)} with true energy"
+            f" ≥ {floor} passing the quality cuts, {len(train)} in the training part; at least"
+            f" {self.min_training_events} needed (TrainingSample.min_training_events); simulate"
+            " more showers"
+        )
+
     def subsample(self, table, n):
         """At most ``n`` rows, drawn without replacement, order kept."""
         if len(table) <= n:
@@ -467,23 +537,28 @@ class TrainingSample(Component):
         idx = np.sort(self.rng.choice(len(table), n, replace=False))
         return table[idx]
 
-    def fit_energy(self, regressor, key, gammas):
+    def fit_energy(self, regressor, key, gammas, what="gamma training events"):
         """Fit the energy model of ``key`` on up to ``n_training_events`` gammas."""
-        table = self.subsample(_prepare(regressor, gammas), self.n_training_events)
+        prepared = _prepare(regressor, gammas, self.min_training_events, what)
+        table = self.subsample(prepared, self.n_training_events)
         regressor.fit(key, table)
         return len(table)
 
-    def fit_disp(self, disp, key, gammas):
+    def fit_disp(self, disp, key, gammas, what="gamma training events"):
         """Fit the disp norm and sign models of ``key`` (projected true disp)."""
-        table = self.subsample(_prepare(disp, gammas), self.n_training_events)
+        prepared = _prepare(disp, gammas, self.min_training_events, what)
+        table = self.subsample(prepared, self.n_training_events)
         table[disp.target] = compute_true_disp(table, project_disp=True)
         disp.fit(key, table)
         return len(table)
 
-    def fit_classifier(self, classifier, key, gammas, protons):
-        """Fit the gamma/hadron model of ``key`` on a gamma:proton mixture."""
-        g = _prepare(classifier, gammas)
-        p = _prepare(classifier, protons)
+    def fit_classifier(self, classifier, key, gammas, protons, what=("gammas", "protons")):
+        """Fit the gamma/hadron model of ``key`` on a gamma:proton mixture.
+
+        ``what`` names the gamma and the proton sample in a `TooFewEventsError`.
+        """
+        g = _prepare(classifier, gammas, self.min_training_events, what[0])
+        p = _prepare(classifier, protons, self.min_training_events, what[1])
         n_g, n_p = classifier_sample_sizes(
             len(g), len(p), self.n_training_events, self.gamma_to_proton_training_ratio
         )

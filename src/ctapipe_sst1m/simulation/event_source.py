@@ -44,7 +44,7 @@ from ctapipe.containers import (
     TriggerContainer,
 )
 from ctapipe.coordinates import TelescopeFrame
-from ctapipe.core.traits import Bool, Float, Int, List, Unicode
+from ctapipe.core.traits import AstroQuantity, Bool, Float, Int, List, Unicode
 from ctapipe.io import DataLevel, EventSource
 
 from ..instrument import MC_TEL_IDS, sst1m_subarray
@@ -71,12 +71,16 @@ class SST1MToyEventSource(EventSource):
     seed = Int(0, min=0, help="Seed of the random generator; one seed gives identical output.").tag(
         config=True
     )
-    zenith = Float(20.0, min=0.0, max=70.0, help="Zenith angle of the pointing in degrees.").tag(
-        config=True
-    )
-    azimuth = Float(0.0, help="Azimuth of the pointing in degrees (north=0, east=90).").tag(
-        config=True
-    )
+    zenith = AstroQuantity(
+        default_value=20.0 * u.deg,
+        physical_type=u.physical.angle,
+        help="Zenith angle of the pointing, 0 to 70 deg (e.g. '40 deg').",
+    ).tag(config=True)
+    azimuth = AstroQuantity(
+        default_value=0.0 * u.deg,
+        physical_type=u.physical.angle,
+        help="Azimuth of the pointing (north 0 deg, east 90 deg).",
+    ).tag(config=True)
     telescopes = List(
         Int(),
         default_value=list(MC_TEL_IDS),
@@ -129,8 +133,14 @@ class SST1MToyEventSource(EventSource):
         pitch = np.sqrt(2 * self._pix_area.mean() / np.sqrt(3))
         # per-axis variance of a uniform hexagon of flat-to-flat size p is 5 p²/72
         self._blur = np.hypot(self.image_model.psf_sigma, np.sqrt(5.0 / 72.0) * pitch)
-        self._pointing_alt = np.deg2rad(90.0 - self.zenith)
-        self._pointing_az = np.deg2rad(self.azimuth)
+        zenith_deg = self.zenith.to_value(u.deg)
+        if not 0.0 <= zenith_deg <= 70.0:
+            raise ValueError(
+                f"SST1MToyEventSource.zenith {self.zenith} is outside 0-70 deg; choose a zenith"
+                " the toy's atmosphere and light pool describe"
+            )
+        self._pointing_alt = np.deg2rad(90.0 - zenith_deg)
+        self._pointing_az = self.azimuth.to_value(u.rad)
         self._obs_height = self._subarray.reference_location.height.to_value(u.m)
         self._distributions = None
         #: Number of showers simulated so far (for progress bars).

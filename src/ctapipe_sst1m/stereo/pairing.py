@@ -59,9 +59,11 @@ def read_runs(patterns, option, progress=lambda paths, desc: paths):
     option : str
         The option name for messages (``--tel1``).
     progress : callable
-        Wraps the list of paths (e.g. ``tqdm``) while they are read.
+        Wraps the list of paths while they are read, called as ``progress(paths, desc=…)``
+        (e.g. ``tqdm``).
     """
-    runs = [read_telescope_dl1(p) for p in progress(expand_paths(patterns), f"reading {option}")]
+    paths = progress(expand_paths(patterns), desc=f"reading {option}")
+    runs = [read_telescope_dl1(p) for p in paths]
     ids = sorted({run.tel_id for run in runs})
     if len(ids) != 1:
         raise StereoInputError(

@@ -89,17 +89,10 @@ sst1m-dl1-stereo --tel1 a.h5 --tel2 b.h5 -o s.h5 --method SlidingWindow \\
         self.pending = self.prepare_output(self.output)
         self.png = self.pending.target.with_name(self.pending.target.stem + "_matching.png")
         self.pending_png = self.prepare_output(self.png) if self.plot else None
-        self.runs = [
-            read_runs(self.tel1, "--tel1", progress=self._progress),
-            read_runs(self.tel2, "--tel2", progress=self._progress),
-        ]
+        self.runs = [read_runs(self.tel1, "--tel1", tqdm), read_runs(self.tel2, "--tel2", tqdm)]
         self.tel_ids = telescope_pair(*self.runs)
         for run in self.runs[0] + self.runs[1]:
             Provenance().add_input_file(str(run.path), role="DL1/Event")
-
-    @staticmethod
-    def _progress(items, desc):
-        return tqdm(items, desc=desc)
 
     def start(self):
         """Match every telescope-1 run against its partners and write the stereo file."""

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from traitlets.config import Config
 
 from .. import compat
-from ..calib.monitoring import PedestalMonitor
+from ..calib.monitoring import MonitoringTablesOutput, PedestalMonitor
 from ..calib.run_summary import RunBookkeeping
 from ..core import SST1MTool
 from ..core.config import packaged_config_path, read_config_file
@@ -102,11 +102,16 @@ sst1m-r0-dl1 -i raw.fits.fz -o dl1_recleaned.h5 --reclean dl1.h5
         overrides.DataWriter.overwrite = False
         overrides.PedestalMonitor.output_path = str(self._output.path)
         self.update_config(overrides)
+        # entered before the DataWriter, so that it writes after the writer closed the file
+        tables_output = self.enter_context(MonitoringTablesOutput(path=self._output.path))
         super().setup()
         self.monitor = getattr(self.event_source, "pedestal_monitoring", None)
         self._call_monitor = not isinstance(self.monitor, PedestalMonitor)
-        if self._call_monitor:
-            self.monitor = PedestalMonitor(subarray=self.event_source.subarray, parent=self)
+        if self._call_monitor:  # simulations: no SST-1M source owns a monitor
+            self.monitor = PedestalMonitor(
+                subarray=self.event_source.subarray, parent=self, write_at_tool_exit=False
+            )
+            tables_output.attach(self.monitor)
         self.bookkeeping = RunBookkeeping()
 
     def _apply_defaults(self):
@@ -134,8 +139,6 @@ sst1m-r0-dl1 -i raw.fits.fz -o dl1_recleaned.h5 --reclean dl1.h5
             for event in events:
                 raise_if_interrupted()
                 self.bookkeeping.count(event)
-                if self._call_monitor:
-                    self.monitor(event)
                 if not self.event_type_filter(event):
                     continue
                 if self.add_nsb_in_waveforms:
@@ -144,6 +147,8 @@ sst1m-r0-dl1 -i raw.fits.fz -o dl1_recleaned.h5 --reclean dl1.h5
                     continue
                 for mon_source in self._monitoring_sources:
                     mon_source.fill_monitoring_container(event)
+                if self._call_monitor:  # after the monitoring sources: NSB charges as images
+                    self.monitor(event)
                 if self.should_calibrate:
                     self.calibrate(event)
                 if self.should_compute_dl1:
@@ -167,8 +172,7 @@ sst1m-r0-dl1 -i raw.fits.fz -o dl1_recleaned.h5 --reclean dl1.h5
     def _complete_output(self):
         if self._finished:  # else failure or interruption: the pending output is discarded
             rows = self.bookkeeping.nsb_rows if self.write.write_dl1_parameters else None
-            monitoring = None if self.monitor._written else self.monitor.write
-            complete_dl1_file(self._output.path, self.output_path, monitoring, rows)
+            complete_dl1_file(self._output.path, self.output_path, nsb_rows=rows)
             self._output.commit()
 
 
