@@ -169,7 +169,9 @@ def test_configuration_errors(tmp_path):
     with pytest.raises(TraitError, match="not both"):
         DigiCamR0Corrections(subarray=subarray, apply_pixelwise_vdrop_correction=True)
     missing = tmp_path / "nope.h5"
-    corrections = DigiCamR0Corrections(subarray=subarray, calibration_file=[("id", 22, missing)])
+    corrections = DigiCamR0Corrections(
+        subarray=subarray, calibration_file=[("id", 22, missing)], calibration_required=True
+    )
     with pytest.raises(TraitError, match=f"{missing} does not exist"):
         corrections.check_calibration(22)
     with pytest.raises(TraitError, match="No calibration file for telescope 21"):

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import tables
 
+from ctapipe_sst1m.core.config import packaged_config_path
+
 CTAPIPE_PROCESS = str(Path(sys.executable).with_name("ctapipe-process"))
 
 
@@ -63,13 +65,27 @@ def test_ctapipe_process(tmp_path, protozfits_resources, calibration_yaml, name,
 
 
 def test_ctapipe_process_missing_calibration(tmp_path, digicam_2018_file):
+    # with the packaged data configuration (calibrated DL1) a calibration file is required
+    out = tmp_path / "x.h5"
+    cmd = [CTAPIPE_PROCESS, "-i", str(digicam_2018_file), "-o", str(out)]
+    cmd += [f"--provenance-log={tmp_path / 'p.log'}"]
     result = subprocess.run(
-        [CTAPIPE_PROCESS, "-i", str(digicam_2018_file), "-o", str(tmp_path / "x.h5")],
+        [*cmd, f"--config={packaged_config_path('r0_dl1_data.yaml')}"],
         capture_output=True,
         text=True,
         check=False,
     )
-    assert result.returncode != 0
+    assert result.returncode == 2
     output = result.stdout + result.stderr
-    assert "No calibration file for telescope 22" in output
+    errors = [line for line in output.splitlines() if "ERROR" in line]
+    assert "No calibration file for telescope 22" in errors[0]
     assert "Traceback" not in output
+    assert not out.exists()
+
+    # without it (a quick look), R1 uses the nominal factors, with one warning
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
+    assert output.count("R1 uses the nominal") == 1
+    with tables.open_file(out) as h5:
+        assert h5.root.dl1.event.subarray.trigger.nrows == 32

@@ -1,6 +1,7 @@
 """SST1MEventSource on the real DigiCam files shipped with protozfits."""
 
 import shutil
+import warnings
 from collections import Counter
 
 import astropy.units as u
@@ -8,10 +9,12 @@ import numpy as np
 import pytest
 from astropy.coordinates import AltAz, SkyCoord
 from astropy.io import fits
+from astropy.utils.exceptions import AstropyUserWarning
 from ctapipe.containers import EventType
 from ctapipe.io import EventSource
 from ctapipe.time import time_to_ctao_high_res
 from traitlets import TraitError
+from traitlets.config import Config
 
 from ctapipe_sst1m.io import SST1MEventSource, obs_id_from_filename, parse_target
 
@@ -153,8 +156,34 @@ def test_bad_inputs(tmp_path, digicam_2018_file, calibration_config):
             input_url=digicam_2018_file, config=calibration_config, telescope_id_map={1: 21}
         )
 
-    with pytest.raises(TraitError, match="No calibration file for telescope 22"):
-        SST1MEventSource(input_url=digicam_2018_file)
+
+def test_open_without_calibration(digicam_2018_file, caplog):
+    # inspecting R0 (notebooks, ctapipe-fileinfo, event displays) needs no calibration file
+    with EventSource(digicam_2018_file) as source:
+        assert isinstance(source, SST1MEventSource)
+        events = list(source)
+    assert len(events) == 32
+    waveform = events[0].r0.tel[22].waveform
+    assert waveform.shape == (1, 1296, 50) and waveform.dtype == np.int16
+    assert np.median(waveform) > 100  # raw ADC around the baseline
+    # R1 with the nominal factor: NSB-dominated samples are a fraction of a p.e.
+    r1 = events[0].r1.tel[22].waveform
+    assert abs(np.median(r1)) < 1
+    nominal = [r for r in caplog.records if "R1 uses the nominal" in r.getMessage()]
+    assert len(nominal) == 1 and nominal[0].levelname == "WARNING"
+    assert "26.561" in nominal[0].getMessage()
+
+
+def test_calibration_of_another_telescope_is_refused(digicam_2018_file, reference_dir):
+    tel1_file = reference_dir / "averaged_calib_param_v2_2023_2024_tel1.h5"
+    config = Config({"DigiCamR0Corrections": {"calibration_file": str(tel1_file)}})
+    with pytest.raises(TraitError, match="of telescope 21 given for telescope 22") as err:
+        SST1MEventSource(input_url=digicam_2018_file, config=config)
+    assert "\n" not in str(err.value) and "check_calibration_telescope" in str(err.value)
+    # forcing it is explicit
+    config.DigiCamR0Corrections.check_calibration_telescope = False
+    with SST1MEventSource(input_url=digicam_2018_file, config=config, max_events=1) as source:
+        assert len(list(source)) == 1
 
 
 def test_truncated_file(tmp_path, protozfits_resources, calibration_config, caplog):
@@ -172,7 +201,9 @@ def test_truncated_file(tmp_path, protozfits_resources, calibration_config, capl
     padding_cut = tmp_path / "SST1M1_20171031_0002.fits.fz"
     padding_cut.write_bytes(data[: len(data) - 600])
     caplog.clear()
-    _, events = read_all(padding_cut, calibration_config)
+    with warnings.catch_warnings():  # nor astropy's "File may have been truncated"
+        warnings.simplefilter("error", AstropyUserWarning)
+        _, events = read_all(padding_cut, calibration_config)
     assert len(events) == 100
     assert "truncated" not in caplog.text
 

@@ -72,3 +72,13 @@ def test_astropy_is_offline():
 @pytest.mark.parametrize("argv", [["--numbering", "sim"], ["--InstrumentInfoTool.numbering=x"]])
 def test_bad_option_is_rejected(argv):
     assert run_tool(InstrumentInfoTool(), argv=argv, raises=False) != 0
+
+
+def test_help_examples_are_indented_consistently(capsys):
+    with pytest.raises(SystemExit):
+        InstrumentInfoTool().run(["--help"])
+    text = capsys.readouterr().out
+    examples = text.split("Examples\n--------\n")[1].split("\n\n")[0].splitlines()
+    commands = [line for line in examples if line.strip()]
+    assert len(commands) == 3
+    assert {len(line) - len(line.lstrip()) for line in commands} == {4}

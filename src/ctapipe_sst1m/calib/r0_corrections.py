@@ -36,6 +36,9 @@ taken in readout-channel order). Window factors describe the physical window and
 configured bad-pixel list names physical pixels: neither is swapped.
 """
 
+import re
+from pathlib import Path as PathlibPath
+
 import numpy as np
 from astropy.time import Time
 from ctapipe.containers import EventType, PixelStatus
@@ -65,7 +68,7 @@ from .r1_kernel import r0_to_r1
 from .saturation import SaturationReintegration
 from .vdrop import VDROP_MODELS
 
-__all__ = ["DigiCamR0Corrections", "DEFAULT_MODULE_SWAPS"]
+__all__ = ["DigiCamR0Corrections", "DEFAULT_MODULE_SWAPS", "calibration_file_telescope"]
 
 #: cross-cabled module pairs known from the SST-1M logbook (UTC validity intervals)
 DEFAULT_MODULE_SWAPS = [
@@ -97,6 +100,26 @@ SATURATION_COUNTS = (
     "n_pixels_reintegrated",
     "n_pixels_not_reintegrated",
 )
+
+
+#: SST-1M calibration file names: ``…_tel1.h5``, ``…_Tel2_fitted_parameters.h5`` (camera 1 or 2
+#: = telescope 21 or 22, also spelt ``tel21``), ``corr_factor_1st_wdw.txt`` (window of tel 21)
+_TEL_IN_NAME = re.compile(r"(?:^|[_.\-])tel(1|2|21|22)(?=[_.\-]|$)", re.IGNORECASE)
+_WINDOW_IN_NAME = re.compile(r"(?:^|_)(1st|2nd)_wdw(?=[_.]|$)", re.IGNORECASE)
+_CAMERA_TEL_ID = {"1": 21, "2": 22, "21": 21, "22": 22, "1st": 21, "2nd": 22}
+
+
+def calibration_file_telescope(path):
+    """Telescope id a calibration file's name declares (21, 22), or None if it says nothing.
+
+    The files carry no telescope in their content; their names do, by the SST-1M convention
+    (``averaged_calib_param_v2_2023_2024_tel2.h5``, ``…_Tel2_fitted_parameters.h5`` and
+    ``corr_factor_2nd_wdw.txt`` are all telescope 22).
+    """
+    name = PathlibPath(path).name
+    found = {_CAMERA_TEL_ID[m.lower()] for m in _TEL_IN_NAME.findall(name)}
+    found |= {_CAMERA_TEL_ID[m.lower()] for m in _WINDOW_IN_NAME.findall(name)}
+    return found.pop() if len(found) == 1 else None
 
 
 def _frozen(array):
@@ -156,6 +179,23 @@ class DigiCamR0Corrections(TelescopeComponent):
         help=(
             "Per-pixel window transmittance factors (corr_factor_1st_wdw.txt for tel 21, "
             "corr_factor_2nd_wdw.txt for tel 22). If not given, no window correction is applied."
+        ),
+    ).tag(config=True)
+    calibration_required = Bool(
+        False,
+        help=(
+            "Refuse to calibrate a telescope without calibration_file. Without it (the default,"
+            " for looking at R0 data) R1 uses the nominal dc→p.e. factors with one warning;"
+            " sst1m-r0-dl1 and the packaged data configuration, which write calibrated DL1,"
+            " set it."
+        ),
+    ).tag(config=True)
+    check_calibration_telescope = Bool(
+        True,
+        help=(
+            "Refuse a calibration_file / window_transmittance_file whose name says it belongs"
+            " to another telescope (…_tel1.h5 / …_Tel1_… and corr_factor_1st_wdw.txt are"
+            " telescope 21, …tel2… and 2nd_wdw telescope 22); switch off to force a file."
         ),
     ).tag(config=True)
     use_nominal_calibration = Bool(
@@ -277,14 +317,25 @@ class DigiCamR0Corrections(TelescopeComponent):
                     tel_id,
                     dc_to_pe[0],
                 )
-            elif path is None:
+            elif path is None and self.calibration_required:
                 raise TraitError(
                     f"No calibration file for telescope {tel_id}: set "
                     f"DigiCamR0Corrections.calibration_file (e.g. "
                     f"averaged_calib_param_v2_2023_2024_tel{1 if tel_id == 21 else 2}.h5) or "
                     "DigiCamR0Corrections.use_nominal_calibration=True"
                 )
+            elif path is None:
+                dc_to_pe = np.full(N_PIXELS, float(self.nominal_dc_to_pe.tel[tel_id]))
+                good = np.ones(N_PIXELS, dtype=bool)
+                self.log.warning(
+                    "tel %d: no DigiCamR0Corrections.calibration_file; R1 uses the nominal"
+                    " %.3f ADC·sample/p.e. for all pixels (fine for looking at R0 data; set"
+                    " calibration_file for calibrated DL1)",
+                    tel_id,
+                    dc_to_pe[0],
+                )
             else:
+                self._check_file_telescope(path, tel_id, "calibration_file")
                 calib = read_dark_run_calibration(path)
                 dc_to_pe, good = calib.dc_to_pe, calib.good
                 self.log.info(
@@ -293,12 +344,29 @@ class DigiCamR0Corrections(TelescopeComponent):
             window_path = self._lookup(self.window_transmittance_file, tel_id)
             window = np.ones(N_PIXELS)
             if window_path is not None:
+                self._check_file_telescope(window_path, tel_id, "window_transmittance_file")
                 window = read_window_transmittance(window_path)
         except CalibrationFileError as err:
             raise TraitError(
                 f"{err}: fix DigiCamR0Corrections.calibration_file / window_transmittance_file"
             ) from None
         return _TelescopeState(dc_to_pe, good, window, self.n_pedestal_events)
+
+    def _check_file_telescope(self, path, tel_id, trait):
+        named = calibration_file_telescope(path)
+        if self.check_calibration_telescope and named is not None and named != int(tel_id):
+            raise TraitError(
+                f"{path}: DigiCamR0Corrections.{trait} of telescope {named} given for"
+                f" telescope {tel_id}; give the file of telescope {tel_id} (or set"
+                " DigiCamR0Corrections.check_calibration_telescope=False to force it)"
+            )
+
+    def calibration_inputs(self, tel_id):
+        """``{kind: path or None}`` of the calibration inputs used for ``tel_id``."""
+        return {
+            "calibration_file": self._lookup(self.calibration_file, tel_id),
+            "window_transmittance_file": self._lookup(self.window_transmittance_file, tel_id),
+        }
 
     def _state(self, tel_id):
         state = self._states.get(tel_id)

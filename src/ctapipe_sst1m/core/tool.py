@@ -90,8 +90,10 @@ class SST1MTool:
             raise ToolConfigurationError(str(err)) from None
         log_dir = Path(self.provenance_log).expanduser().absolute().parent
         if log_dir.is_dir() and not os.access(log_dir, os.W_OK):
+            wanted = self.provenance_log
+            self.provenance_log = os.devnull  # ctapipe writes the log even after an error
             raise ToolConfigurationError(
-                f"provenance log {self.provenance_log} cannot be written ({log_dir} is"
+                f"provenance log {wanted} cannot be written ({log_dir} is"
                 " read-only); give --provenance-log in a writable directory"
             )
 

@@ -28,6 +28,7 @@ from ctapipe.io.hdf5dataformat import (
 )
 
 __all__ = [
+    "CALIBRATION_FILES_TABLE",
     "DL0_TEL_POINTING_GROUP",
     "DL1_IMAGE_STATISTICS_TABLE",
     "DL1_SKY_PEDESTAL_IMAGE_GROUP",
@@ -85,3 +86,7 @@ def tel_node(tel_id):
 def tel_path(group, tel_id):
     """Path of a telescope's table in ``group``, e.g. ``…/parameters/tel_021``."""
     return f"{group}/{tel_node(tel_id)}"
+
+
+#: calibration inputs of the R0→R1 step (telescope, kind, path, SHA-256), written with DL1
+CALIBRATION_FILES_TABLE = "/configuration/sst1m/calibration_files"

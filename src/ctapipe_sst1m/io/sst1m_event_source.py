@@ -28,6 +28,7 @@ from traitlets import TraitError
 from ..calib.r0_corrections import DigiCamR0Corrections
 from ..instrument import DATA_TEL_IDS, SST1MArrayLayout
 from ..version import __version__  # noqa: F401  (ctapipe-info --plugins reports it)
+from .calibration_record import calibration_table, write_calibration_table
 from .clock import (
     NS_PER_S,
     WHITE_RABBIT_START,
@@ -37,7 +38,10 @@ from .clock import (
 )
 from .containers import SST1MArrayEventContainer
 from .event_types import ctapipe_event_type
+from .iers_check import check_iers_coverage
 from .pointing import AltAzTrack, parse_target
+from .pointing_tables import PointingRecorder
+from .tool_outputs import register_at_tool_exit, tool_output_path
 from .zfits import (
     DigiCamFile,
     any_array,
@@ -217,6 +221,7 @@ class SST1MEventSource(EventSource):
         )
         self._wr_start_ns = round(Time(self.white_rabbit_start, scale="utc").unix) * NS_PER_S
         self._first_time = tai_ns_to_time(self._first_clock + self._tai_offset_ns)
+        check_iers_coverage(self._first_time, self.log)
 
         self._obs_id = self._decide_obs_id(paths[0])
         self._use_swat = self._swat_available()
@@ -227,9 +232,18 @@ class SST1MEventSource(EventSource):
         )
         self.r0_corrections = DigiCamR0Corrections(subarray=self._subarray, parent=self)
         self.r0_corrections.check_calibration(self.tel_id)
+        #: calibration files of the run (path, SHA-256), written into the DL1 output
+        self.calibration_files = calibration_table(
+            {self.tel_id: self.r0_corrections.calibration_inputs(self.tel_id)}
+        )
+        register_at_tool_exit(self, self._write_calibration_files)
         self._swap = self.r0_corrections.pixel_permutation(self.tel_id, self._first_time)
 
         self._setup_pointing(self._files[0].header, paths[0])
+        # the per-event alt/az as ctapipe monitoring, written into the DataWriter output
+        self.pointing_recorder = PointingRecorder(parent=self)
+        if self._track is not None:
+            self.pointing_recorder.attach_to_tool()
         self.pedestal_monitoring = self._make_monitoring()
         self._observation_blocks, self._scheduling_blocks = self._make_blocks()
 
@@ -327,6 +341,11 @@ class SST1MEventSource(EventSource):
         if ra is not None:
             location = self._subarray.tel_earth_locations[self.tel_id]
             self._track = AltAzTrack.from_radec(ra, dec, location)
+
+    def _write_calibration_files(self):
+        path = tool_output_path(self)
+        if path is not None and path.is_file():
+            write_calibration_table(path, self.calibration_files)
 
     def _make_monitoring(self):
         if self.pedestal_monitoring_type is None:
@@ -555,6 +574,7 @@ class SST1MEventSource(EventSource):
             array_pointing.array_azimuth = pointing.azimuth
             array_pointing.array_ra = np.deg2rad(self.pointing_radec[0]) * u.rad
             array_pointing.array_dec = np.deg2rad(self.pointing_radec[1]) * u.rad
+            self.pointing_recorder(tel_id, tai_ns / NS_PER_S, alt, az)
 
         if self.pedestal_monitoring is not None:
             self.pedestal_monitoring(event, tel_id)

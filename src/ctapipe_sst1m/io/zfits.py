@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,14 @@ DIGICAM_PBFHEAD = "DataModel.CameraEvent"
 _DIGICAM_COLUMNS = {"hiGain_waveforms_samples", "telescopeID", "local_time_sec"}
 
 
+@contextmanager
+def _quiet_truncation():
+    """Silence astropy's "may have been truncated": the source measures and reports it."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "File may have been truncated", AstropyUserWarning)
+        yield
+
+
 def digicam_events_header(path):
     """Header of the ``Events`` HDU of a DigiCam zfits file, or None (never raises)."""
     try:
@@ -44,7 +53,10 @@ def digicam_events_header(path):
         with open(path, "rb") as f:
             if f.read(6) != b"SIMPLE":
                 return None
-        with fits.open(path, memmap=False, lazy_load_hdus=True, ignore_missing_end=True) as hdul:
+        with (
+            _quiet_truncation(),
+            fits.open(path, memmap=False, lazy_load_hdus=True, ignore_missing_end=True) as hdul,
+        ):
             for hdu in hdul[1:]:
                 header = hdu.header
                 if header.get("EXTNAME") != "Events":
@@ -62,7 +74,7 @@ def digicam_events_header(path):
 
 def expected_data_end(path):
     """Byte offset at which the ``Events`` table data should end according to its header."""
-    with fits.open(path, memmap=False, ignore_missing_end=True) as hdul:
+    with _quiet_truncation(), fits.open(path, memmap=False, ignore_missing_end=True) as hdul:
         hdu = hdul["Events"]
         header = hdu.header
         info = hdu.fileinfo()
@@ -195,9 +207,10 @@ class DigiCamFile:
         from protozfits import File
 
         self.path = Path(path)
-        self._file = File(os.fspath(self.path), pure_protobuf=True)
-        self.events = self._file.Events
-        self.header = self.events.header
+        with _quiet_truncation():  # the source reports what a truncation costs, once
+            self._file = File(os.fspath(self.path), pure_protobuf=True)
+            self.events = self._file.Events
+            self.header = self.events.header
         self.n_events = len(self.events) if n_events is None else int(n_events)
 
     def __len__(self):

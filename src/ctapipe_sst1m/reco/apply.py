@@ -29,23 +29,20 @@ import re
 from collections import namedtuple
 from functools import partial
 
-import astropy.units as u
 import numpy as np
 from astropy.table import Column, Table
 from astropy.time import Time
 from ctapipe.io import read_table
 from ctapipe.io.hdf5dataformat import (
-    DL0_TEL_POINTING_GROUP,
     DL1_SUBARRAY_TRIGGER_TABLE,
     DL1_TEL_PARAMETERS_GROUP,
     DL2_SUBARRAY_GROUP,
     DL2_TEL_GROUP,
-    FIXED_POINTING_GROUP,
 )
 from ctapipe.io.tableio import EnumColumnTransform
-from ctapipe.monitoring.interpolation import PointingInterpolator
 
 from ..compat import column_metadata
+from ..io.pointing_tables import read_telescope_pointing
 from .combiners import MarsLikeDispCombiner, SST1MMeanCombiner
 from .disp import has_stock_disp_prediction, predict_disp_table
 
@@ -216,9 +213,6 @@ class DL1ChunkReader:
         self.tel_groups = self._children(DL2_TEL_GROUP, 2, "Group")
         self._pointing = {}
         self._attrs = {}
-        self._interpolator = None
-        if DL0_TEL_POINTING_GROUP in h5file.root:
-            self._interpolator = PointingInterpolator(h5file=h5file)
 
     def _children(self, path, depth, classname):
         """Paths of the ``classname`` nodes ``depth`` levels below ``path``."""
@@ -370,30 +364,15 @@ class DL1ChunkReader:
             _set_column(table, name, taken[name])
 
     def _add_pointing(self, table, tel_id):
-        if self._interpolator is not None:
-            path = f"{DL0_TEL_POINTING_GROUP}/tel_{tel_id:03d}"
-            if path in self.h5file.root:
-                alt, az = self._interpolator(tel_id, table["time"])
-                table["telescope_pointing_altitude"] = alt.to(u.deg)
-                table["telescope_pointing_azimuth"] = az.to(u.deg)
-                return
-        fixed = self._fixed_pointing(tel_id)
-        if fixed is None:
-            return
-        rows = match_events(table["obs_id"], np.zeros(len(table)), fixed["obs_id"], fixed["zero"])
-        taken = _take(fixed, rows)
-        table["telescope_pointing_altitude"] = taken["telescope_pointing_altitude"]
-        table["telescope_pointing_azimuth"] = taken["telescope_pointing_azimuth"]
-
-    def _fixed_pointing(self, tel_id):
+        """The telescope pointing at each event, as ``TableLoader(pointing=True)`` gives it."""
         if tel_id not in self._pointing:
-            path = f"{FIXED_POINTING_GROUP}/tel_{tel_id:03d}"
-            fixed = None
-            if path in self.h5file.root:
-                fixed = read_table(self.h5file, path)
-                fixed["zero"] = np.zeros(len(fixed), dtype=np.int64)
-            self._pointing[tel_id] = fixed
-        return self._pointing[tel_id]
+            self._pointing[tel_id] = read_telescope_pointing(self.h5file, tel_id)
+        pointing = self._pointing[tel_id]
+        if pointing is None:
+            return
+        alt, az = pointing.at(table["time"], obs_id=np.asarray(table["obs_id"]))
+        table["telescope_pointing_altitude"] = alt
+        table["telescope_pointing_azimuth"] = az
 
 
 def _set_column(table, name, column):

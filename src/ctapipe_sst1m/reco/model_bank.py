@@ -25,6 +25,7 @@ from ctapipe.core import Component
 from ctapipe.core.traits import AstroQuantity, Float
 
 from ..core import SST1MInputError
+from ..io.pointing_tables import read_telescope_pointing, telescopes_with_pointing
 from .metadata import MODELS_JSON, read_models_json
 
 __all__ = [
@@ -108,27 +109,21 @@ def discover_nodes(bank_dir):
 
 
 def file_pointing(h5file):
-    """Median (zenith, azimuth) in degrees of the telescope pointing stored in a DL1 file."""
+    """Median (zenith, azimuth) in degrees of the telescope pointing stored in a DL1 file.
+
+    (None, None) if the file holds no pointing (see `ctapipe_sst1m.io.pointing_tables`).
+    """
     alts, azs = [], []
-    for group, alt_col, az_col in (
-        (
-            "/configuration/telescope/pointing",
-            "telescope_pointing_altitude",
-            "telescope_pointing_azimuth",
-        ),
-        ("/dl0/monitoring/telescope/pointing", "altitude", "azimuth"),
-    ):
-        if group in h5file:
-            for node in h5file.get_node(group):
-                alts.append(node.col(alt_col))
-                azs.append(node.col(az_col))
+    for tel_id in telescopes_with_pointing(h5file):
+        pointing = read_telescope_pointing(h5file, tel_id)
+        if pointing is not None:
+            alts.append(pointing.altitude.to_value(u.deg))
+            azs.append(pointing.azimuth.to_value(u.rad))
     if not alts:
         return None, None
-    alt = np.rad2deg(np.concatenate(alts))
-    az = np.rad2deg(np.concatenate(azs))
-    mean_az = np.rad2deg(
-        np.arctan2(np.mean(np.sin(np.deg2rad(az))), np.mean(np.cos(np.deg2rad(az))))
-    )
+    alt = np.concatenate(alts)
+    az = np.concatenate(azs)
+    mean_az = np.rad2deg(np.arctan2(np.mean(np.sin(az)), np.mean(np.cos(az))))
     return float(90.0 - np.median(alt)), float(mean_az % 360.0)
 
 

@@ -53,6 +53,7 @@ from ..io.datamodel import (
     tel_node,
     tel_path,
 )
+from ..io.pointing_tables import TelescopePointing, read_telescope_pointing
 from .geometry import PREFIX, TableHillasReconstructor
 from .timestamps import time_to_ns
 
@@ -93,8 +94,7 @@ class TelescopeDL1:
     trigger_rows: np.ndarray
     time_ns: np.ndarray
     has_images: bool
-    pointing: Table | None
-    fixed_pointing: Table | None
+    pointing: TelescopePointing
 
     @property
     def obs_ids(self):
@@ -103,21 +103,8 @@ class TelescopeDL1:
 
     def pointing_at(self, time_ns):
         """Telescope pointing (alt, az) at the given times (interpolated or fixed)."""
-        if self.pointing is not None:
-            t = time_to_ns(self.pointing["time"])
-            order = np.argsort(t)
-            alt = u.Quantity(self.pointing["altitude"]).to_value(u.deg)[order]
-            az = np.unwrap(u.Quantity(self.pointing["azimuth"]).to_value(u.rad)[order])
-            ref = t[order][0]
-            x = (np.asarray(time_ns) - ref).astype(float)
-            alt_i = np.interp(x, (t[order] - ref).astype(float), alt)
-            az_i = np.rad2deg(np.mod(np.interp(x, (t[order] - ref).astype(float), az), 2 * np.pi))
-            return alt_i * u.deg, az_i * u.deg
-        row = self.fixed_pointing[0]
-        n = len(np.atleast_1d(time_ns))
-        alt = u.Quantity(row["telescope_pointing_altitude"]).to(u.deg)
-        az = u.Quantity(row["telescope_pointing_azimuth"]).to(u.deg)
-        return np.full(n, alt.value) * u.deg, np.full(n, az.value) * u.deg
+        alt, az = self.pointing.at(tai_ns_to_time(np.atleast_1d(time_ns)), clip=True)
+        return (alt[0], az[0]) if np.ndim(time_ns) == 0 else (alt, az)
 
 
 def read_telescope_dl1(path):
@@ -148,12 +135,11 @@ def read_telescope_dl1(path):
         param_keys = parameters.read(field="event_id")
         param_obs = parameters.read(field="obs_id")
         has_images = tel_path(DL1_TEL_IMAGES_GROUP, tel_id) in h5
-        has_dl0 = tel_path(DL0_TEL_POINTING_GROUP, tel_id) in h5
-        has_fixed = tel_path(FIXED_POINTING_GROUP, tel_id) in h5
+        pointing = read_telescope_pointing(h5, tel_id)
         has_obs = OBSERVATION_BLOCK_TABLE in h5
     if not has_obs:
         raise StereoInputError(f"{path}: no {OBSERVATION_BLOCK_TABLE}; not a ctapipe file")
-    if not (has_dl0 or has_fixed):
+    if pointing is None:
         raise StereoInputError(
             f"{path}: no telescope pointing ({DL0_TEL_POINTING_GROUP} or "
             f"{FIXED_POINTING_GROUP}); re-run the DL1 step with pointing information"
@@ -184,10 +170,7 @@ def read_telescope_dl1(path):
         trigger_rows=trigger_rows,
         time_ns=np.atleast_1d(time_ns),
         has_images=has_images,
-        pointing=read_table(path, tel_path(DL0_TEL_POINTING_GROUP, tel_id)) if has_dl0 else None,
-        fixed_pointing=(
-            read_table(path, tel_path(FIXED_POINTING_GROUP, tel_id)) if has_fixed else None
-        ),
+        pointing=pointing,
     )
 
 
@@ -429,7 +412,7 @@ def _write_subarray_trigger(out, subarray, tel_ids, events, slots, trigger):
 
 
 def _write_pointing(out, tel_files, tel_id, observations, slot):
-    if all(f.pointing is not None for f in tel_files):
+    if all(f.pointing.kind == "monitoring" for f in tel_files):
         node = tel_path(DL0_TEL_POINTING_GROUP, tel_id)
         parts = []
         for f in tel_files:

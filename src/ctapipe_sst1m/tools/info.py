@@ -6,14 +6,14 @@ from ctapipe.core import Provenance, Tool
 from ctapipe.core.traits import Enum
 from ctapipe.core.traits import Path as PathTrait
 
-from ..core import atomic_savefig, reject_extra_arguments
+from ..core import SST1MTool, atomic_savefig
 from ..instrument import SST1MArrayLayout
 from ..instrument.summary import instrument_summary, plot_array, plot_camera
 
 __all__ = ["InstrumentInfoTool", "main"]
 
 
-class InstrumentInfoTool(Tool):
+class InstrumentInfoTool(SST1MTool, Tool):
     """Print the SST-1M instrument description built offline and write pictures of it.
 
     The camera picture shows the 1296 DigiCam pixels coloured by software pixel id in
@@ -23,10 +23,10 @@ class InstrumentInfoTool(Tool):
     name = "sst1m-info"
     description = __doc__
     examples = """
-    sst1m-info                          # summary only
-    sst1m-info --output-dir plots       # summary + plots/digicam_camera.png, plots/sst1m_array.png
-    sst1m-info --numbering mc           # MC telescope ids 1 and 2
-    """
+sst1m-info                          # summary only
+sst1m-info --output-dir plots       # summary + plots/digicam_camera.png, plots/sst1m_array.png
+sst1m-info --numbering mc           # MC telescope ids 1 and 2
+"""
 
     output_dir = PathTrait(
         default_value=None,
@@ -48,7 +48,6 @@ class InstrumentInfoTool(Tool):
     classes = [SST1MArrayLayout]
 
     def setup(self):
-        reject_extra_arguments(self)
         self.layout = SST1MArrayLayout(parent=self)
         tel_ids = (21, 22) if self.numbering == "data" else (1, 2)
         self.subarray = self.layout.subarray(tel_ids)
