@@ -1,0 +1,56 @@
+"""Small helpers shared by the IRF tools: packaged defaults, weights, point-like FoV bins."""
+
+import astropy.units as u
+import numpy as np
+from ctapipe.core.traits import CaselessStrEnum
+from pyirf.spectral import POINT_SOURCE_FLUX_UNIT, PowerLaw, calculate_event_weights
+
+from ..core.config import packaged_config_path, read_config_file
+from .spectra import TARGET_SPECTRA
+
+__all__ = [
+    "apply_irf_defaults",
+    "spectrum_trait",
+    "add_weights",
+    "point_like_fov_bins",
+    "DEFAULTS_FILE",
+]
+
+#: Packaged binning defaults of the IRF tools.
+DEFAULTS_FILE = "irf_defaults.yaml"
+
+
+def apply_irf_defaults(tool):
+    """Put the packaged SST-1M IRF defaults under the tool's own configuration."""
+    defaults = read_config_file(packaged_config_path(DEFAULTS_FILE))
+    defaults.merge(tool.config)
+    tool.update_config(defaults)
+
+
+def spectrum_trait(default, what):
+    """A trait choosing a target spectrum by name (pyirf spectra, DAMPE p+He included)."""
+    return CaselessStrEnum(
+        list(TARGET_SPECTRA), default_value=default, help=f"Target spectrum of the {what}."
+    ).tag(config=True)
+
+
+def add_weights(events, sim_info, target_name, obs_time):
+    """Add the ``weight`` column: target / simulated spectrum for ``obs_time`` (pyirf)."""
+    simulated = PowerLaw.from_simulation(sim_info, obstime=obs_time)
+    target = TARGET_SPECTRA[target_name]
+    if len(events) == 0:
+        events["weight"] = np.zeros(0)
+        return events
+    if sim_info.viewcone_max > 0 * u.deg and target(1 * u.TeV).unit.is_equivalent(
+        POINT_SOURCE_FLUX_UNIT
+    ):
+        # point-source target from a diffuse simulation: the simulated flux in the cone
+        simulated = simulated.integrate_cone(sim_info.viewcone_min, sim_info.viewcone_max)
+    events["weight"] = calculate_event_weights(events["true_energy"], target, simulated)
+    return events
+
+
+def point_like_fov_bins(offset):
+    """One FoV bin [max(0, offset − 1°), offset + 1°] for gammas from one direction."""
+    offset = u.Quantity(offset, u.deg)
+    return u.Quantity([max(0.0, offset.value - 1.0), offset.value + 1.0], u.deg)
