@@ -68,8 +68,12 @@ class SST1MCutOptimizer(DefaultRecoEnergyBins):
         help="Smallest and largest θ cut allowed (theta=containment).",
     ).tag(config=True)
 
-    def __call__(self, gammas, protons, quality_criteria, clf_prefix):
-        """`OptimizationResult` from selected gamma (and weighted proton) event tables."""
+    def __call__(self, gammas, protons, quality_criteria, clf_prefix, min_multiplicity=1):
+        """`OptimizationResult` from selected gamma (and weighted proton) event tables.
+
+        ``min_multiplicity`` is stored as a MULTIPLICITY_CUTS table (read by stock
+        ``ctapipe-compute-irf`` too) when larger than one.
+        """
         bins = self.reco_energy_bins
         meta = {"METHOD": self.method}
         if self.method == "significance":
@@ -114,4 +118,7 @@ class SST1MCutOptimizer(DefaultRecoEnergyBins):
             valid_offset_min=0 * u.deg, valid_offset_max=np.inf * u.deg,
             gh_cuts=gh, clf_prefix=clf_prefix, quality_query=list(quality_criteria),
             spatial_selection_table=theta,
+            multiplicity_cuts=(
+                constant_cut_table(min_multiplicity, bins) if min_multiplicity > 1 else None
+            ),
         )

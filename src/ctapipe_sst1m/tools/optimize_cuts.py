@@ -89,7 +89,8 @@ class OptimizeCutsTool(SST1MTool, Tool):
         if self.proton_file is not None:
             protons = self._load(self.proton_file, self.proton_spectrum)[1]
         criteria = reader.quality_query.quality_criteria
-        self.result = self.optimizer(gammas, protons, criteria, reader.prefixes["classifier"])
+        self.result = self.optimizer(gammas, protons, criteria, reader.prefixes["classifier"],
+                                     self.multiplicity)
         self.result.gh_cuts.meta["TELSETUP"] = self.tel_setup
 
     def finish(self):
