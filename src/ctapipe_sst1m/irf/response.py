@@ -31,69 +31,79 @@ class IrfAccumulator:
     Parameters
     ----------
     aeff, edisp, psf, bkg : ctapipe IRF makers
-        Only their bin edges are used.
+        Only their bin edges are used (each IRF has its maker's own binning, as in stock
+        ``ctapipe-compute-irf``).
     sim_info : pyirf.simulations.SimulatedEventsInfo
         Simulated gammas.
     point_like : bool
-        Gammas simulated from one direction: one FoV bin spanning the maker's range.
+        Gammas simulated from one direction: their single FoV bin is the makers' range.
     """
 
     def __init__(self, aeff, edisp, psf, bkg, sim_info, point_like):
-        self.true_energy_bins = aeff.true_energy_bins
-        self.fov_bins = aeff.fov_offset_bins
-        self.migration_bins = edisp.migration_bins
+        self.bins = {
+            "aeff": (aeff.true_energy_bins, aeff.fov_offset_bins),
+            "edisp": (edisp.true_energy_bins, edisp.fov_offset_bins),
+            "psf": (psf.true_energy_bins, psf.fov_offset_bins),
+            "bkg": (bkg.reco_energy_bins, bkg.fov_offset_bins),
+        }
+        self.true_energy_bins, self.fov_bins = self.bins["aeff"]
+        self.migration_bins = np.asarray(edisp.migration_bins)
         self.source_offset_bins = psf.source_offset_bins
         self.reco_energy_bins = bkg.reco_energy_bins
-        self.bkg_fov_bins = bkg.fov_offset_bins
         self.sim_info, self.point_like = sim_info, point_like
-        n_e, n_fov = len(self.true_energy_bins) - 1, len(self.fov_bins) - 1
-        self.aeff = u.Quantity(np.zeros((n_e, n_fov)), u.m**2)
-        self.n_gamma = np.zeros((n_e, n_fov))
+        shape = {k: (len(e) - 1, len(f) - 1) for k, (e, f) in self.bins.items()}
+        self.aeff = u.Quantity(np.zeros(shape["aeff"]), u.m**2)
+        self.n_gamma = np.zeros(shape["aeff"])
+        n_e, n_fov = shape["edisp"]
         self.edisp = np.zeros((n_e, len(self.migration_bins) - 1, n_fov))
-        self.psf = np.zeros((n_e, n_fov, len(self.source_offset_bins) - 1))
-        shape = (len(self.reco_energy_bins) - 1, len(self.bkg_fov_bins) - 1)
-        self.background = u.Quantity(np.zeros(shape), "s-1 TeV-1 sr-1")
-        self.background_sum_w = np.zeros(shape)
+        self.psf = np.zeros((*shape["psf"], len(self.source_offset_bins) - 1))
+        self.background = u.Quantity(np.zeros(shape["bkg"]), "s-1 TeV-1 sr-1")
+        self.background_sum_w = np.zeros(shape["bkg"])
+
+    def _coordinates(self, events, kind):
+        """(true energy [TeV], FoV offset [deg], edges) of ``events`` for IRF ``kind``."""
+        energy_bins, fov_bins = self.bins[kind]
+        e = events["true_energy"].to_value(u.TeV)
+        fov = events["true_source_fov_offset"].to_value(u.deg)
+        if self.point_like:  # one FoV bin: put every event in it
+            fov = np.full(len(e), 0.5 * (fov_bins[0] + fov_bins[-1]).to_value(u.deg))
+        return e, fov, (energy_bins.to_value(u.TeV), fov_bins.to_value(u.deg))
 
     def add_gammas(self, selected, psf_selected):
         """Add a chunk of selected gammas (``psf_selected``: without the θ cut)."""
-        e = selected["true_energy"].to_value(u.TeV)
-        fov = selected["true_source_fov_offset"].to_value(u.deg)
+        energy_bins, fov_bins = self.bins["aeff"]
         # bins outside the simulated range have no thrown showers: pyirf gives 0/0 there
         with np.errstate(invalid="ignore", divide="ignore"):
             if self.point_like:
-                area = effective_area_per_energy(selected, self.sim_info, self.true_energy_bins)
+                area = effective_area_per_energy(selected, self.sim_info, energy_bins)
                 area = area[:, np.newaxis]
-                fov = np.full(len(e), 0.5 * (self.fov_bins[0] + self.fov_bins[-1]).to_value(u.deg))
             else:
                 area = effective_area_per_energy_and_fov(
-                    selected, self.sim_info, self.true_energy_bins, self.fov_bins
+                    selected, self.sim_info, energy_bins, fov_bins
                 )
         self.aeff += np.nan_to_num(area)
-        edges = (self.true_energy_bins.to_value(u.TeV), self.fov_bins.to_value(u.deg))
+        e, fov, edges = self._coordinates(selected, "aeff")
         self.n_gamma += np.histogram2d(e, fov, bins=edges)[0]
+        e, fov, edges = self._coordinates(selected, "edisp")
         mu = (selected["reco_energy"] / selected["true_energy"]).to_value(u.one)
         self.edisp += np.histogramdd(
             np.column_stack([e, mu, fov]), bins=(edges[0], self.migration_bins, edges[1])
         )[0]
-        e_psf = psf_selected["true_energy"].to_value(u.TeV)
-        fov_psf = psf_selected["true_source_fov_offset"].to_value(u.deg)
-        if self.point_like:
-            fov_psf = np.full(len(e_psf), fov[0] if len(fov) else 0.0)
+        e, fov, edges = self._coordinates(psf_selected, "psf")
+        theta = psf_selected["theta"].to_value(u.deg)
         self.psf += np.histogramdd(
-            np.column_stack([e_psf, fov_psf, psf_selected["theta"].to_value(u.deg)]),
+            np.column_stack([e, fov, theta]),
             bins=(edges[0], edges[1], self.source_offset_bins.to_value(u.deg)),
         )[0]
 
     def add_background(self, selected, obs_time):
         """Add a chunk of selected, weighted background events."""
-        self.background += background_2d(
-            selected, self.reco_energy_bins, self.bkg_fov_bins, obs_time
-        )
+        energy_bins, fov_bins = self.bins["bkg"]
+        self.background += background_2d(selected, energy_bins, fov_bins, obs_time)
         self.background_sum_w += np.histogram2d(
             selected["reco_energy"].to_value(u.TeV),
             selected["reco_source_fov_offset"].to_value(u.deg),
-            bins=(self.reco_energy_bins.to_value(u.TeV), self.bkg_fov_bins.to_value(u.deg)),
+            bins=(energy_bins.to_value(u.TeV), fov_bins.to_value(u.deg)),
             weights=selected["weight"],
         )[0]
 
@@ -103,6 +113,7 @@ class IrfAccumulator:
         ``header``: cards added to every HDU; ``rad_max``: θ cut table for point-like IRFs.
         """
         cards = dict(header)
+        e_edisp, fov_edisp = self.bins["edisp"]
         hdus = [
             create_aeff2d_hdu(
                 self.aeff,
@@ -114,9 +125,9 @@ class IrfAccumulator:
             ),
             create_energy_dispersion_hdu(
                 _normalize_hist(self.edisp, self.migration_bins),
-                self.true_energy_bins,
+                e_edisp,
                 self.migration_bins,
-                self.fov_bins,
+                fov_edisp,
                 point_like=point_like_irf,
                 extname="ENERGY DISPERSION",
                 **cards,
@@ -126,23 +137,26 @@ class IrfAccumulator:
             cut = u.Quantity(rad_max["cut"]).to(u.deg)
             bins = u.Quantity(np.append(rad_max["low"], rad_max["high"][-1]))
             values = np.repeat(cut[:, np.newaxis], len(self.fov_bins) - 1, axis=1)
-            hdus.append(create_rad_max_hdu(values, bins, self.fov_bins, extname="RAD_MAX", **cards))
+            hdus.append(
+                create_rad_max_hdu(values, bins, self.fov_bins, extname="RAD_MAX", **cards)
+            )
         else:
-            psf = _normalize_psf(self.psf, self.source_offset_bins)
+            e_psf, fov_psf = self.bins["psf"]
             hdus.append(
                 create_psf_table_hdu(
-                    psf,
-                    self.true_energy_bins,
+                    _normalize_psf(self.psf, self.source_offset_bins),
+                    e_psf,
                     self.source_offset_bins,
-                    self.fov_bins,
+                    fov_psf,
                     extname="PSF",
                     **cards,
                 )
             )
         if with_background:
+            e_bkg, fov_bkg = self.bins["bkg"]
             hdus.append(
                 create_background_2d_hdu(
-                    self.background, self.reco_energy_bins, self.bkg_fov_bins, extname="BACKGROUND", **cards
+                    self.background, e_bkg, fov_bkg, extname="BACKGROUND", **cards
                 )
             )
         return hdus

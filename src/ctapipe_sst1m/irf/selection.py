@@ -81,8 +81,8 @@ class EventSelection:
         """``TH_CONT`` for a θ table, ``RAD_MAX`` for a global θ."""
         if self.theta_table is not None:
             cont = float(self.theta_table.meta.get("TH_CONT", -1.0))
-            return {"TH_CONT": (cont, "θ containment of the RAD_MAX table (-1: optimised)")}
-        return {"RAD_MAX": (u.Quantity(self.global_theta, u.deg).value, "global θ cut [deg]")}
+            return {"TH_CONT": (cont, "theta containment of the RAD_MAX table (-1: optimised)")}
+        return {"RAD_MAX": (u.Quantity(self.global_theta, u.deg).value, "global theta cut [deg]")}
 
     def gh_mask(self, events):
         """Events passing the gammaness and multiplicity cuts."""

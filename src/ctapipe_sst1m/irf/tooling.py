@@ -1,5 +1,7 @@
 """Small helpers shared by the IRF tools: packaged defaults, weights, point-like FoV bins."""
 
+from types import SimpleNamespace
+
 import astropy.units as u
 import numpy as np
 from ctapipe.core.traits import CaselessStrEnum
@@ -13,6 +15,7 @@ __all__ = [
     "spectrum_trait",
     "add_weights",
     "point_like_fov_bins",
+    "with_fov_bins",
     "DEFAULTS_FILE",
 ]
 
@@ -54,3 +57,10 @@ def point_like_fov_bins(offset):
     """One FoV bin [max(0, offset − 1°), offset + 1°] for gammas from one direction."""
     offset = u.Quantity(offset, u.deg)
     return u.Quantity([max(0.0, offset.value - 1.0), offset.value + 1.0], u.deg)
+
+
+def with_fov_bins(maker, fov_offset_bins):
+    """The bin edges of an IRF maker with other FoV-offset bins (a plain namespace)."""
+    names = ("true_energy_bins", "reco_energy_bins", "migration_bins", "source_offset_bins")
+    values = {n: getattr(maker, n) for n in names if hasattr(maker, n)}
+    return SimpleNamespace(fov_offset_bins=fov_offset_bins, **values)

@@ -24,7 +24,13 @@ from ..irf.bank import cut_tag, irf_file_name, irf_header, node_name
 from ..irf.events import INSTRUMENT, SST1MDL2EventReader
 from ..irf.response import IrfAccumulator, cut_table_hdu
 from ..irf.selection import EventSelection
-from ..irf.tooling import add_weights, apply_irf_defaults, point_like_fov_bins, spectrum_trait
+from ..irf.tooling import (
+    add_weights,
+    apply_irf_defaults,
+    point_like_fov_bins,
+    spectrum_trait,
+    with_fov_bins,
+)
 
 __all__ = ["MakeIrfsTool", "main"]
 
@@ -113,9 +119,8 @@ class MakeIrfsTool(SST1MTool, Tool):
             if self.acc is None:
                 aeff, edisp, psf, bkg = self.makers
                 if gammas.point_like:
-                    offset = events["true_source_fov_offset"].mean()
-                    for maker in (aeff, edisp, psf):
-                        maker.fov_offset_bins = point_like_fov_bins(offset)
+                    fov = point_like_fov_bins(events["true_source_fov_offset"].mean())
+                    aeff, edisp, psf = (with_fov_bins(m, fov) for m in (aeff, edisp, psf))
                 self.acc = IrfAccumulator(aeff, edisp, psf, bkg, gammas.sim_info,
                                           gammas.point_like)
             gh = self.selection.gh_mask(events)
