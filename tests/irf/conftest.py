@@ -73,19 +73,39 @@ def toy(tmp_path_factory):
         raw = make_toy_file(root / f"{name}.raw.h5", particle, n, seed, config=config)
         toy.dl1[name] = add_stereo_geometry(raw, root / f"{name}.dl1.h5")
     (root / "small.yaml").write_text(SMALL_FORESTS)
-    argv = [f"--gamma={toy.dl1['gamma_train']}", f"--proton={toy.dl1['proton_train']}",
-            f"--output={toy.models}", f"--config={root / 'small.yaml'}", prov]
+    argv = [
+        f"--gamma={toy.dl1['gamma_train']}",
+        f"--proton={toy.dl1['proton_train']}",
+        f"--output={toy.models}",
+        f"--config={root / 'small.yaml'}",
+        prov,
+    ]
     assert run_tool(TrainModelsTool(), argv=argv, cwd=root, raises=True) == 0
     for name in ("gamma_point", "gamma_diffuse", "proton"):
         for mode in ("mono", "stereo"):
             out = root / f"{name}.{mode}.dl2.h5"
-            _dl2(DL1ToDL2Tool, [f"--input={toy.dl1[name]}", f"--models={toy.models}",
-                                f"--output={out}", f"--mode={mode}", prov, "--no-progress"], root)
+            _dl2(
+                DL1ToDL2Tool,
+                [
+                    f"--input={toy.dl1[name]}",
+                    f"--models={toy.models}",
+                    f"--output={out}",
+                    f"--mode={mode}",
+                    prov,
+                    "--no-progress",
+                ],
+                root,
+            )
             toy.dl2[name, mode] = out
     stock = root / "gamma_diffuse.stock.dl2.h5"
-    models = [f"--reconstructor={toy.models / 'stereo' / f}"
-              for f in ("energy.pkl", "disp.pkl", "classifier.pkl")]
-    _dl2(ApplyModels, [f"--input={toy.dl1['gamma_diffuse']}", f"--output={stock}", *models, prov],
-         root)
+    models = [
+        f"--reconstructor={toy.models / 'stereo' / f}"
+        for f in ("energy.pkl", "disp.pkl", "classifier.pkl")
+    ]
+    _dl2(
+        ApplyModels,
+        [f"--input={toy.dl1['gamma_diffuse']}", f"--output={stock}", *models, prov],
+        root,
+    )
     toy.dl2["gamma_diffuse", "stock"] = stock
     return toy

@@ -19,8 +19,13 @@ from ctapipe_sst1m.tools.make_irfs import MakeIrfsTool
 def make_irfs(toy, tmp_path, *args, gamma=("gamma_diffuse", "stereo"), proton=("proton", "stereo")):
     tmp_path.mkdir(parents=True, exist_ok=True)
     bank = tmp_path / "bank"
-    argv = [f"--gamma={toy.dl2[gamma]}", f"--proton={toy.dl2[proton]}", f"--output-dir={bank}",
-            f"--provenance-log={tmp_path / 'prov.log'}", *args]
+    argv = [
+        f"--gamma={toy.dl2[gamma]}",
+        f"--proton={toy.dl2[proton]}",
+        f"--output-dir={bank}",
+        f"--provenance-log={tmp_path / 'prov.log'}",
+        *args,
+    ]
     assert run_tool(MakeIrfsTool(), argv=argv, cwd=tmp_path) == 0
     (path,) = bank.glob("*/*/*.fits.gz")
     return path
@@ -33,8 +38,13 @@ def test_effective_area_is_thrown_area_times_efficiency(toy):
     edges = u.Quantity(dist["bins_energy"][0][::4], u.TeV)
     thrown = dist["histogram"][0].sum(axis=1).reshape(-1, 4).sum(axis=1)
     fov = u.Quantity([0, 1, 2, 3], u.deg)  # inside the 3° view cone
-    makers = SimpleNamespace(true_energy_bins=edges, fov_offset_bins=fov, reco_energy_bins=edges,
-                             migration_bins=[0.2, 5], source_offset_bins=u.Quantity([0, 1], u.deg))
+    makers = SimpleNamespace(
+        true_energy_bins=edges,
+        fov_offset_bins=fov,
+        reco_energy_bins=edges,
+        migration_bins=[0.2, 5],
+        source_offset_bins=u.Quantity([0, 1], u.deg),
+    )
     acc = IrfAccumulator(makers, makers, makers, makers, reader.sim_info, point_like=False)
     n_sel = np.zeros(len(edges) - 1)
     for _, events in reader:
@@ -85,21 +95,25 @@ def test_background_rate_reproduces_weights(toy, tmp_path):
     events, _ = reader.read_all()
     events = events[(events["gh_score"] > 0.3) & (events["multiplicity"] >= 2)]
     add_weights(events, reader.sim_info, "DAMPE_P_He_SPECTRUM", t_obs)
-    sum_w = np.histogram2d(events["reco_energy"].to_value(u.TeV),
-                           events["reco_source_fov_offset"].to_value(u.deg),
-                           bins=(e.value, fov.value), weights=events["weight"])[0]
-    counts = (rate * np.diff(e)[:, np.newaxis] * np.diff(cone_solid_angle(fov))[np.newaxis, :]
-              * t_obs).to_value(u.one)
+    sum_w = np.histogram2d(
+        events["reco_energy"].to_value(u.TeV),
+        events["reco_source_fov_offset"].to_value(u.deg),
+        bins=(e.value, fov.value),
+        weights=events["weight"],
+    )[0]
+    counts = (
+        rate * np.diff(e)[:, np.newaxis] * np.diff(cone_solid_angle(fov))[np.newaxis, :] * t_obs
+    ).to_value(u.one)
     assert sum_w.sum() > 0
     np.testing.assert_allclose(counts, sum_w, rtol=1e-9, atol=1e-12 * sum_w.max())
 
 
 def test_gammapy_reads_every_hdu(toy, tmp_path):
     from gammapy.irf import (
+        PSF3D,
         Background2D,
         EffectiveAreaTable2D,
         EnergyDispersion2D,
-        PSF3D,
         RadMax2D,
     )
 
@@ -114,16 +128,23 @@ def test_gammapy_reads_every_hdu(toy, tmp_path):
     assert 0.02 * u.deg < radius < 0.8 * u.deg
     bkg = Background2D.read(full, hdu="BACKGROUND")
     assert bkg.unit.is_equivalent("MeV-1 s-1 sr-1")
-    point = make_irfs(toy, tmp_path / "point", "--global-gammaness=0.5", "--point-like",
-                      "--global-theta=0.25 deg")
+    point = make_irfs(
+        toy, tmp_path / "point", "--global-gammaness=0.5", "--point-like", "--global-theta=0.25 deg"
+    )
     rad_max = RadMax2D.read(point, hdu="RAD_MAX")
     np.testing.assert_allclose(rad_max.quantity.to_value(u.deg), 0.25)
     assert EffectiveAreaTable2D.read(point, hdu="EFFECTIVE AREA").is_pointlike
 
 
 def test_headers(toy, tmp_path):
-    path = make_irfs(toy, tmp_path, "--global-gammaness=0.5", "--tel-setup=tel_022",
-                     gamma=("gamma_diffuse", "mono"), proton=("proton", "mono"))
+    path = make_irfs(
+        toy,
+        tmp_path,
+        "--global-gammaness=0.5",
+        "--tel-setup=tel_022",
+        gamma=("gamma_diffuse", "mono"),
+        proton=("proton", "mono"),
+    )
     models = read_table(toy.dl2["gamma_diffuse", "mono"], "/dl2/sst1m_models")
     sha = {str(r["kind"]): str(r["sha256"]) for r in models}
     with tables.open_file(toy.dl2["gamma_diffuse", "mono"]) as h5:
@@ -142,17 +163,27 @@ def test_headers(toy, tmp_path):
             assert h["D_SHA256"] == sha["disp"]
             assert h["SST1MVER"] and len(h["CFGHASH"]) == 16
         assert hdul["BACKGROUND"].header["OBS_TIME"] == 50 * 3600
-        assert [h.name for h in hdul[1:]] == ["EFFECTIVE AREA", "ENERGY DISPERSION", "PSF",
-                                              "BACKGROUND"]
+        assert [h.name for h in hdul[1:]] == [
+            "EFFECTIVE AREA",
+            "ENERGY DISPERSION",
+            "PSF",
+            "BACKGROUND",
+        ]
 
 
 def test_energy_dependent_cuts_in_header_and_hdu(toy, tmp_path):
     from ctapipe_sst1m.tools.optimize_cuts import OptimizeCutsTool
 
     cuts = tmp_path / "cuts.fits"
-    argv = [f"--gamma={toy.dl2['gamma_diffuse', 'stereo']}", f"--output={cuts}",
-            "--method=efficiency", "--gamma-efficiency=0.7", "--theta=containment",
-            "--min-events=40", f"--provenance-log={tmp_path / 'p.log'}"]
+    argv = [
+        f"--gamma={toy.dl2['gamma_diffuse', 'stereo']}",
+        f"--output={cuts}",
+        "--method=efficiency",
+        "--gamma-efficiency=0.7",
+        "--theta=containment",
+        "--min-events=40",
+        f"--provenance-log={tmp_path / 'p.log'}",
+    ]
     assert run_tool(OptimizeCutsTool(), argv=argv, cwd=tmp_path) == 0
     path = make_irfs(toy, tmp_path, f"--cuts={cuts}", "--point-like")
     with fits.open(path) as hdul:
@@ -163,6 +194,5 @@ def test_energy_dependent_cuts_in_header_and_hdu(toy, tmp_path):
         gh = hdul["GH_CUTS"].data
         assert np.all(np.diff(gh["low"]) > 0) and np.all((gh["cut"] >= 0.1) & (gh["cut"] <= 0.95))
         names = [x.name for x in hdul[1:]]
-        assert names == ["EFFECTIVE AREA", "ENERGY DISPERSION", "RAD_MAX", "BACKGROUND",
-                         "GH_CUTS"]
+        assert names == ["EFFECTIVE AREA", "ENERGY DISPERSION", "RAD_MAX", "BACKGROUND", "GH_CUTS"]
     assert "eff0.70_pointlike" in path.name

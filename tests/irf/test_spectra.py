@@ -11,14 +11,19 @@ from ctapipe_sst1m.irf.spectra import TARGET_SPECTRA, n_thrown_per_run, simulati
 
 def _runs(n=(1000, 2000), reuse=(20, 20), e_min=(0.2, 0.2)):
     k = len(n)
-    return Table({
-        "obs_id": np.arange(1, k + 1), "n_showers": n, "shower_reuse": reuse,
-        "energy_range_min": u.Quantity(e_min, u.TeV),
-        "energy_range_max": u.Quantity([300.0] * k, u.TeV),
-        "spectral_index": [-2.0] * k, "max_scatter_range": u.Quantity([800.0] * k, u.m),
-        "min_viewcone_radius": u.Quantity([0.0] * k, u.deg),
-        "max_viewcone_radius": u.Quantity([6.0] * k, u.deg),
-    })
+    return Table(
+        {
+            "obs_id": np.arange(1, k + 1),
+            "n_showers": n,
+            "shower_reuse": reuse,
+            "energy_range_min": u.Quantity(e_min, u.TeV),
+            "energy_range_max": u.Quantity([300.0] * k, u.TeV),
+            "spectral_index": [-2.0] * k,
+            "max_scatter_range": u.Quantity([800.0] * k, u.m),
+            "min_viewcone_radius": u.Quantity([0.0] * k, u.deg),
+            "max_viewcone_radius": u.Quantity([6.0] * k, u.deg),
+        }
+    )
 
 
 def test_shower_reuse_taken_from_histogram():
@@ -33,7 +38,7 @@ def test_shower_reuse_taken_from_histogram():
 def test_energy_floor_renormalises_lower_runs():
     runs = _runs(n=(1000, 1000), reuse=(1, 1), e_min=(0.1, 0.4))
     info = simulation_info(runs, None, energy_floor=0.4 * u.TeV)
-    # index -2: fraction above 0.4 TeV of a run thrown from 0.1 TeV = (1/0.4 - 1/300)/(1/0.1 - 1/300)
+    # index -2: fraction above 0.4 TeV of a run thrown from 0.1 TeV
     frac = (1 / 0.4 - 1 / 300) / (1 / 0.1 - 1 / 300)
     assert info.n_showers == round(1000 * frac + 1000)
     assert info.energy_min == 0.4 * u.TeV

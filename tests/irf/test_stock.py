@@ -26,30 +26,50 @@ def _counts(path, aeff_hdu):
     events = events[(events["gh_score"] > 0.5) & (events["multiplicity"] >= 2)]
     e = np.append(aeff_hdu.data["ENERG_LO"][0], aeff_hdu.data["ENERG_HI"][0][-1])
     fov = np.append(aeff_hdu.data["THETA_LO"][0], aeff_hdu.data["THETA_HI"][0][-1])
-    return np.histogram2d(events["true_energy"].value, events["true_source_fov_offset"].value,
-                          bins=(e, fov))[0].T  # FITS order (fov, E)
+    return np.histogram2d(
+        events["true_energy"].value, events["true_source_fov_offset"].value, bins=(e, fov)
+    )[0].T  # FITS order (fov, E)
 
 
 def _compare(toy, tmp_path, gamma):
     prov = f"--provenance-log={tmp_path / 'p.log'}"
     cuts = tmp_path / "cuts.fits"
-    argv = [f"--gamma={toy.dl2[gamma]}", f"--output={cuts}", "--method=global",
-            "--global-gammaness=0.5", prov]
+    argv = [
+        f"--gamma={toy.dl2[gamma]}",
+        f"--output={cuts}",
+        "--method=global",
+        "--global-gammaness=0.5",
+        prov,
+    ]
     assert run_tool(OptimizeCutsTool(), argv=argv, cwd=tmp_path) == 0
     stock = tmp_path / "stock.fits.gz"
-    argv = [f"--config={packaged_config_path('irf_stock.yaml')}", f"--cuts={cuts}",
-            f"--gamma-file={toy.dl2[gamma]}", f"--proton-file={toy.dl2['proton', 'stereo']}",
-            f"--output={stock}", prov, *COARSE]
+    argv = [
+        f"--config={packaged_config_path('irf_stock.yaml')}",
+        f"--cuts={cuts}",
+        f"--gamma-file={toy.dl2[gamma]}",
+        f"--proton-file={toy.dl2['proton', 'stereo']}",
+        f"--output={stock}",
+        prov,
+        *COARSE,
+    ]
     assert run_tool(IrfTool(), argv=argv, cwd=tmp_path) == 0
-    argv = [f"--gamma={toy.dl2[gamma]}", f"--proton={toy.dl2['proton', 'stereo']}",
-            f"--cuts={cuts}", f"--output-dir={tmp_path / 'bank'}", prov, *COARSE]
+    argv = [
+        f"--gamma={toy.dl2[gamma]}",
+        f"--proton={toy.dl2['proton', 'stereo']}",
+        f"--cuts={cuts}",
+        f"--output-dir={tmp_path / 'bank'}",
+        prov,
+        *COARSE,
+    ]
     assert run_tool(MakeIrfsTool(), argv=argv, cwd=tmp_path) == 0
     (ours,) = (tmp_path / "bank").glob("stereo/*/*.fits.gz")
     with fits.open(stock) as s, fits.open(ours) as o:
         a_stock = s["EFFECTIVE AREA"].data["EFFAREA"][0]
         a_ours = o["EFFECTIVE AREA"].data["EFFAREA"][0]
         for col in ("ENERG_LO", "THETA_LO"):
-            np.testing.assert_array_equal(s["EFFECTIVE AREA"].data[col], o["EFFECTIVE AREA"].data[col])
+            np.testing.assert_array_equal(
+                s["EFFECTIVE AREA"].data[col], o["EFFECTIVE AREA"].data[col]
+            )
         n = _counts(toy.dl2[gamma], o["EFFECTIVE AREA"])
         m_stock = s["ENERGY DISPERSION"].data["MATRIX"][0]
         m_ours = o["ENERGY DISPERSION"].data["MATRIX"][0]

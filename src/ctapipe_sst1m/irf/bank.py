@@ -31,8 +31,16 @@ __all__ = [
 ]
 
 #: Bin-edge columns that must be identical across the nodes of one setup (interpolation).
-AXIS_COLUMNS = ("ENERG_LO", "ENERG_HI", "THETA_LO", "THETA_HI", "MIGRA_LO", "MIGRA_HI",
-                "RAD_LO", "RAD_HI")
+AXIS_COLUMNS = (
+    "ENERG_LO",
+    "ENERG_HI",
+    "THETA_LO",
+    "THETA_HI",
+    "MIGRA_LO",
+    "MIGRA_HI",
+    "RAD_LO",
+    "RAD_HI",
+)
 
 
 def node_name(zenith_deg, azimuth_deg, nsb="none"):
@@ -116,8 +124,18 @@ def list_bank(bank):
     """Table of the IRF files of a bank, one row per file, read from their headers."""
     bank = Path(bank)
     rows = [_row(p, bank) for p in sorted(bank.glob("*/*/SST1M_*.fits.gz"))]
-    names = ["tel_setup", "node", "zenith", "azimuth", "nsb", "type", "cut", "evtclass",
-             "hdus", "file"]
+    names = [
+        "tel_setup",
+        "node",
+        "zenith",
+        "azimuth",
+        "nsb",
+        "type",
+        "cut",
+        "evtclass",
+        "hdus",
+        "file",
+    ]
     if not rows:
         return Table(names=names, dtype=[str, str, float, float, str, str, str, str, str, str])
     return Table(rows=rows, names=names)
@@ -138,6 +156,9 @@ def check_axes(paths):
         if reference is None:
             reference = axes
         else:
-            differ |= {f"{k[0]}:{k[1]}" for k in set(reference) | set(axes)
-                       if reference.get(k) != axes.get(k)}
+            differ |= {
+                f"{k[0]}:{k[1]}"
+                for k in set(reference) | set(axes)
+                if reference.get(k) != axes.get(k)
+            }
     return sorted(differ)

@@ -104,7 +104,9 @@ def constant_cut_table(value, bins):
     table = QTable()
     table["low"], table["high"] = bins[:-1], bins[1:]
     table["center"] = np.sqrt(bins[:-1] * bins[1:])
-    table["cut"] = u.Quantity(np.full(len(bins) - 1, u.Quantity(value).value), u.Quantity(value).unit)
+    table["cut"] = u.Quantity(
+        np.full(len(bins) - 1, u.Quantity(value).value), u.Quantity(value).unit
+    )
     if table["cut"].unit == u.one:
         table["cut"] = np.asarray(table["cut"])
     return table

@@ -49,9 +49,9 @@ def separation(alt1, az1, alt2, az2):
 class SST1MDL2EventReader(Component):
     """Read MC DL2 events of one telescope setup in chunks, with the columns pyirf needs."""
 
-    chunk_size = Int(
-        200_000, min=1, help="Events read at once; memory is proportional to it."
-    ).tag(config=True)
+    chunk_size = Int(200_000, min=1, help="Events read at once; memory is proportional to it.").tag(
+        config=True
+    )
     energy_reconstructor = Unicode(
         None,
         allow_none=True,
@@ -128,8 +128,14 @@ class SST1MDL2EventReader(Component):
         return {"models": models, "node": node, "mode": table.meta.get("mode")}
 
     def _prefix(self, h5, kind):
-        configured = getattr(self, {"energy": "energy_reconstructor", "geometry":
-                             "geometry_reconstructor", "classifier": "gammaness_classifier"}[kind])
+        configured = getattr(
+            self,
+            {
+                "energy": "energy_reconstructor",
+                "geometry": "geometry_reconstructor",
+                "classifier": "gammaness_classifier",
+            }[kind],
+        )
         if configured:
             return configured
         model_kind = "disp" if kind == "geometry" else kind
@@ -157,7 +163,7 @@ class SST1MDL2EventReader(Component):
             return mc_id
         raise SST1MInputError(
             f"{self.path}: no telescope {data_id} (or MC {mc_id}); it has"
-            f" {sorted(self.subarray.tel)}"
+            f" {sorted(int(t) for t in self.subarray.tel)}"
         )
 
     def __iter__(self):

@@ -47,7 +47,10 @@ class SST1MCutOptimizer(DefaultRecoEnergyBins):
         100, min=1, help="Bins with fewer gammas take the cut of their populated neighbours."
     ).tag(config=True)
     gh_cut_range = List(
-        Float(), default_value=[0.1, 0.95], minlen=2, maxlen=2,
+        Float(),
+        default_value=[0.1, 0.95],
+        minlen=2,
+        maxlen=2,
         help="Lowest and highest gammaness cut allowed (efficiency method).",
     ).tag(config=True)
     theta = CaselessStrEnum(
@@ -56,7 +59,8 @@ class SST1MCutOptimizer(DefaultRecoEnergyBins):
         help="θ cut stored with the gammaness cuts (point-like IRFs, sensitivity).",
     ).tag(config=True)
     global_theta = AstroQuantity(
-        default_value=0.2 * u.deg, physical_type=u.physical.angle,
+        default_value=0.2 * u.deg,
+        physical_type=u.physical.angle,
         help="θ cut of theta=global.",
     ).tag(config=True)
     theta_containment = Float(
@@ -64,7 +68,9 @@ class SST1MCutOptimizer(DefaultRecoEnergyBins):
     ).tag(config=True)
     theta_cut_range = List(
         AstroQuantity(physical_type=u.physical.angle),
-        default_value=[0.05 * u.deg, 0.5 * u.deg], minlen=2, maxlen=2,
+        default_value=[0.05 * u.deg, 0.5 * u.deg],
+        minlen=2,
+        maxlen=2,
         help="Smallest and largest θ cut allowed (theta=containment).",
     ).tag(config=True)
 
@@ -80,8 +86,9 @@ class SST1MCutOptimizer(DefaultRecoEnergyBins):
             optimizer = PointSourceSensitivityGhOptimizer(parent=self)
             for name in ("reco_energy_min", "reco_energy_max", "reco_energy_n_bins_per_decade"):
                 setattr(optimizer, name, getattr(self, name))
-            result = optimizer({"signal": gammas, "background": protons},
-                               quality_criteria, clf_prefix)
+            result = optimizer(
+                {"signal": gammas, "background": protons}, quality_criteria, clf_prefix
+            )
             result.gh_cuts.meta.update(meta | {"GH_EFF": -1.0})
             return result
         if self.method == "global":
@@ -89,9 +96,14 @@ class SST1MCutOptimizer(DefaultRecoEnergyBins):
             meta["GH_CUT"] = self.global_gammaness
         else:
             try:
-                gh = efficiency_gh_cuts(gammas["gh_score"], gammas["reco_energy"], bins,
-                                        self.gamma_efficiency, self.min_events,
-                                        self.gh_cut_range)
+                gh = efficiency_gh_cuts(
+                    gammas["gh_score"],
+                    gammas["reco_energy"],
+                    bins,
+                    self.gamma_efficiency,
+                    self.min_events,
+                    self.gh_cut_range,
+                )
             except ValueError:
                 raise SST1MInputError(
                     f"no reconstructed-energy bin has {self.min_events} gammas; use more MC"
@@ -106,17 +118,25 @@ class SST1MCutOptimizer(DefaultRecoEnergyBins):
         elif self.theta == "containment":
             keep = table_cut_mask(gammas["gh_score"], gammas["reco_energy"], gh, operator.ge)
             theta = containment_theta_cuts(
-                gammas["theta"][keep], gammas["reco_energy"][keep], bins,
-                self.theta_containment, self.min_events, tuple(self.theta_cut_range),
+                gammas["theta"][keep],
+                gammas["reco_energy"][keep],
+                bins,
+                self.theta_containment,
+                self.min_events,
+                tuple(self.theta_cut_range),
             )
             theta.meta["TH_CONT"] = self.theta_containment
         for table in (gh, theta):
             if table is not None and "populated" in table.colnames:
                 table.remove_column("populated")
         return OptimizationResult(
-            valid_energy_min=bins[0], valid_energy_max=bins[-1],
-            valid_offset_min=0 * u.deg, valid_offset_max=np.inf * u.deg,
-            gh_cuts=gh, clf_prefix=clf_prefix, quality_query=list(quality_criteria),
+            valid_energy_min=bins[0],
+            valid_energy_max=bins[-1],
+            valid_offset_min=0 * u.deg,
+            valid_offset_max=np.inf * u.deg,
+            gh_cuts=gh,
+            clf_prefix=clf_prefix,
+            quality_query=list(quality_criteria),
             spatial_selection_table=theta,
             multiplicity_cuts=(
                 constant_cut_table(min_multiplicity, bins) if min_multiplicity > 1 else None

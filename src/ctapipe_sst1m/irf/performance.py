@@ -95,8 +95,9 @@ def roc_auc(gammas, protons, bins, min_events=10):
     return table
 
 
-def excess_for_detection(n_signal, n_off, alpha, min_significance=5.0, min_excess=10.0,
-                         min_excess_fraction=0.05):
+def excess_for_detection(
+    n_signal, n_off, alpha, min_significance=5.0, min_excess=10.0, min_excess_fraction=0.05
+):
     """Excess needed for a detection under the CTAO criteria (pyirf's root finding).
 
     ``n_signal`` (expected excess counts), ``n_off`` (OFF counts, α-scaled background =
@@ -114,9 +115,17 @@ def excess_for_detection(n_signal, n_off, alpha, min_significance=5.0, min_exces
     return rel * np.asarray(n_signal)
 
 
-def differential_sensitivity(signal, background, bins, theta_cuts, alpha=0.2,
-                             fov_offset_range=(0 * u.deg, 1 * u.deg), time_factor=1.0,
-                             min_events=10, spectrum=CRAB_HEGRA):
+def differential_sensitivity(
+    signal,
+    background,
+    bins,
+    theta_cuts,
+    alpha=0.2,
+    fov_offset_range=(0 * u.deg, 1 * u.deg),
+    time_factor=1.0,
+    min_events=10,
+    spectrum=CRAB_HEGRA,
+):
     """Differential point-source sensitivity table (pyirf ``calculate_sensitivity``).
 
     ``signal``/``background``: selected, weighted events (θ cut applied to the signal);
@@ -130,8 +139,12 @@ def differential_sensitivity(signal, background, bins, theta_cuts, alpha=0.2,
     background["weight"] = background["weight"] * time_factor
     signal_hist = create_histogram_table(signal, bins=bins)
     background_hist = estimate_background(
-        background, reco_energy_bins=bins, theta_cuts=theta_cuts, alpha=alpha,
-        fov_offset_min=fov_offset_range[0], fov_offset_max=fov_offset_range[1],
+        background,
+        reco_energy_bins=bins,
+        theta_cuts=theta_cuts,
+        alpha=alpha,
+        fov_offset_min=fov_offset_range[0],
+        fov_offset_max=fov_offset_range[1],
     )
     sens = calculate_sensitivity(signal_hist, background_hist, alpha=alpha)
     # blank on the raw MC counts (pyirf's n_background is already scaled to the ON region)

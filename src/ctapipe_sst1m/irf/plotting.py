@@ -13,8 +13,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from pyirf.spectral import CRAB_MAGIC_JHEAP2015  # noqa: E402
 
-__all__ = ["REFERENCES", "reference_for", "plot_energy", "plot_angular", "plot_area",
-           "plot_sensitivity", "plot_roc"]
+__all__ = [
+    "REFERENCES",
+    "reference_for",
+    "plot_energy",
+    "plot_angular",
+    "plot_area",
+    "plot_sensitivity",
+    "plot_roc",
+]
 
 REFERENCE = "SST-1M, A&A 699, A255 (2025)"
 REFERENCES = {
@@ -49,18 +56,28 @@ def plot_energy(table, tel_setup, path, label):
     ref = reference_for(tel_setup)
     x, xerr = _x(table)
     n = np.maximum(np.asarray(table["N_EVENTS"]), 1)
-    fig, (ax, axb) = plt.subplots(2, 1, figsize=(6.4, 6.4), sharex=True,
-                                  gridspec_kw={"height_ratios": [2, 1]})
-    for col, name, fmt in (("RESOLUTION", "68 % of |ΔE/E|", "o"),
-                           ("RESOLUTION_BIAS_CORRECTED", "bias corrected", "s")):
+    fig, (ax, axb) = plt.subplots(
+        2, 1, figsize=(6.4, 6.4), sharex=True, gridspec_kw={"height_ratios": [2, 1]}
+    )
+    for col, name, fmt in (
+        ("RESOLUTION", "68 % of |ΔE/E|", "o"),
+        ("RESOLUTION_BIAS_CORRECTED", "bias corrected", "s"),
+    ):
         y = np.asarray(table[col])
         ax.errorbar(x, y, xerr=xerr, yerr=y / np.sqrt(2 * n), fmt=fmt, ms=4, label=name)
     ax.axhline(ref["energy"], ls="--", c="k", label=f"{REFERENCE}: {ref['energy']:.0%}")
     ax.set_ylabel("energy resolution")
     ax.set_ylim(0, 0.6)
     bias = np.asarray(table["BIAS"])
-    axb.errorbar(x, bias, xerr=xerr, yerr=np.asarray(table["RESOLUTION"]) / np.sqrt(n),
-                 fmt="o", ms=4, label="median ΔE/E")
+    axb.errorbar(
+        x,
+        bias,
+        xerr=xerr,
+        yerr=np.asarray(table["RESOLUTION"]) / np.sqrt(n),
+        fmt="o",
+        ms=4,
+        label="median ΔE/E",
+    )
     axb.axhline(0, c="k", lw=0.8)
     axb.set_ylim(-0.4, 0.4)
     axb.set_ylabel("energy bias")
@@ -80,10 +97,20 @@ def plot_angular(table, tel_setup, path, label):
     y68 = table["ANGULAR_RESOLUTION_68"].to_value(u.deg)
     ax.errorbar(x, y68, xerr=xerr, yerr=y68 / np.sqrt(2 * n), fmt="o", ms=4, label="68 %")
     for q, style in ((50, "v"), (95, "^")):
-        ax.plot(x, table[f"ANGULAR_RESOLUTION_{q}"].to_value(u.deg), style, ms=4, alpha=0.6,
-                label=f"{q} %")
-    ax.axhline(ref["angular"].to_value(u.deg), ls="--", c="k",
-               label=f"{REFERENCE}: {ref['angular'].to_value(u.deg):.2f}° (68 %)")
+        ax.plot(
+            x,
+            table[f"ANGULAR_RESOLUTION_{q}"].to_value(u.deg),
+            style,
+            ms=4,
+            alpha=0.6,
+            label=f"{q} %",
+        )
+    ax.axhline(
+        ref["angular"].to_value(u.deg),
+        ls="--",
+        c="k",
+        label=f"{REFERENCE}: {ref['angular'].to_value(u.deg):.2f}° (68 %)",
+    )
     ax.set_ylabel("angular resolution [deg]")
     ax.set_xlabel("true energy [TeV]")
     ax.set_ylim(0, None)
@@ -98,10 +125,21 @@ def plot_area(table, tel_setup, path, label, threshold=None):
     n = np.maximum(np.asarray(table["N_EVENTS"]), 1)
     good = np.asarray(table["N_EVENTS"]) > 0
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
-    ax.errorbar(x[good], area[good], xerr=xerr[:, good], yerr=(area / np.sqrt(n))[good],
-                fmt="o", ms=4, label="after cuts")
-    ax.axvline(ref["threshold"].to_value(u.TeV), ls="--", c="k",
-               label=f"{REFERENCE}: threshold {ref['threshold'].to_value(u.TeV):g} TeV")
+    ax.errorbar(
+        x[good],
+        area[good],
+        xerr=xerr[:, good],
+        yerr=(area / np.sqrt(n))[good],
+        fmt="o",
+        ms=4,
+        label="after cuts",
+    )
+    ax.axvline(
+        ref["threshold"].to_value(u.TeV),
+        ls="--",
+        c="k",
+        label=f"{REFERENCE}: threshold {ref['threshold'].to_value(u.TeV):g} TeV",
+    )
     if threshold is not None and np.isfinite(threshold):
         ax.axvline(threshold, ls=":", c="C1", label=f"this MC: threshold {threshold:.2g} TeV")
     ax.set_yscale("log")
@@ -120,8 +158,7 @@ def plot_sensitivity(tables, path, label):
     e = np.geomspace(0.3, 300, 100) * u.TeV
     crab = (e**2 * CRAB_MAGIC_JHEAP2015(e)).to_value(u.erg / u.cm**2 / u.s)
     for frac, style in ((1, "-"), (0.1, "--"), (0.01, ":")):
-        ax.plot(e.value, frac * crab, style, c="grey", lw=1,
-                label=f"{frac:.0%} Crab (MAGIC 2015)")
+        ax.plot(e.value, frac * crab, style, c="grey", lw=1, label=f"{frac:.0%} Crab (MAGIC 2015)")
     ax.set_yscale("log")
     ax.set_ylabel("E² F [erg cm⁻² s⁻¹] (5σ, ≥10 γ, ≥5 % bkg, α = 0.2)")
     ax.set_xlabel("reconstructed energy [TeV]")

@@ -137,9 +137,7 @@ class IrfAccumulator:
             cut = u.Quantity(rad_max["cut"]).to(u.deg)
             bins = u.Quantity(np.append(rad_max["low"], rad_max["high"][-1]))
             values = np.repeat(cut[:, np.newaxis], len(self.fov_bins) - 1, axis=1)
-            hdus.append(
-                create_rad_max_hdu(values, bins, self.fov_bins, extname="RAD_MAX", **cards)
-            )
+            hdus.append(create_rad_max_hdu(values, bins, self.fov_bins, extname="RAD_MAX", **cards))
         else:
             e_psf, fov_psf = self.bins["psf"]
             hdus.append(

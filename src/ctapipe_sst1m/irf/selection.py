@@ -34,8 +34,9 @@ class EventSelection:
         Events need at least this many telescopes (1 for mono, 2 for stereo).
     """
 
-    def __init__(self, cuts_file=None, global_gammaness=None, global_theta=None,
-                 min_multiplicity=1):
+    def __init__(
+        self, cuts_file=None, global_gammaness=None, global_theta=None, min_multiplicity=1
+    ):
         if (cuts_file is None) == (global_gammaness is None):
             raise SST1MInputError("give either a cuts file (--cuts) or --global-gammaness")
         self.min_multiplicity = min_multiplicity
@@ -73,8 +74,9 @@ class EventSelection:
         if self.theta_table is not None:
             return self.theta_table
         if self.global_theta is None:
-            raise SST1MInputError("point-like IRFs need a θ cut: a cuts file with θ cuts or"
-                                  " --global-theta")
+            raise SST1MInputError(
+                "point-like IRFs need a θ cut: a cuts file with θ cuts or --global-theta"
+            )
         return constant_cut_table(u.Quantity(self.global_theta, u.deg), reco_energy_bins)
 
     def theta_header(self):

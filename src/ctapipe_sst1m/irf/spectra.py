@@ -16,9 +16,9 @@ from pyirf.simulations import SimulatedEventsInfo
 from pyirf.spectral import (
     CRAB_HEGRA,
     CRAB_MAGIC_JHEAP2015,
-    DAMPE_P_He_SPECTRUM,
     IRFDOC_ELECTRON_SPECTRUM,
     IRFDOC_PROTON_SPECTRUM,
+    DAMPE_P_He_SPECTRUM,
 )
 
 from ..core.errors import SST1MInputError

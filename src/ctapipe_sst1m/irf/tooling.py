@@ -4,10 +4,12 @@ from types import SimpleNamespace
 
 import astropy.units as u
 import numpy as np
-from ctapipe.core.traits import CaselessStrEnum
+from ctapipe.core import Tool
+from ctapipe.core.traits import AstroQuantity, Bool, CaselessStrEnum, Int
 from pyirf.spectral import POINT_SOURCE_FLUX_UNIT, PowerLaw, calculate_event_weights
 
 from ..core.config import packaged_config_path, read_config_file
+from .events import INSTRUMENT
 from .spectra import TARGET_SPECTRA
 
 __all__ = [
@@ -17,6 +19,8 @@ __all__ = [
     "point_like_fov_bins",
     "with_fov_bins",
     "DEFAULTS_FILE",
+    "IrfToolBase",
+    "file_trait",
 ]
 
 #: Packaged binning defaults of the IRF tools.
@@ -64,3 +68,38 @@ def with_fov_bins(maker, fov_offset_bins):
     names = ("true_energy_bins", "reco_energy_bins", "migration_bins", "source_offset_bins")
     values = {n: getattr(maker, n) for n in names if hasattr(maker, n)}
     return SimpleNamespace(fov_offset_bins=fov_offset_bins, **values)
+
+
+def file_trait(help, exists=True):
+    """A configurable path trait of one file (None by default)."""
+    from ctapipe.core.traits import Path
+
+    return Path(None, allow_none=True, exists=exists or None, directory_ok=False, help=help).tag(
+        config=True
+    )
+
+
+class IrfToolBase(Tool):
+    """Options shared by sst1m-optimize-cuts, sst1m-make-irfs and sst1m-performance."""
+
+    gamma_file = file_trait("Gamma MC DL2 (sst1m-dl1-dl2 or ctapipe-apply-models).")
+    proton_file = file_trait("Proton MC DL2 (sst1m-dl1-dl2 or ctapipe-apply-models).")
+    tel_setup = CaselessStrEnum(
+        list(INSTRUMENT), default_value="stereo", help="Telescope setup: tel_021, tel_022, stereo."
+    ).tag(config=True)
+    min_multiplicity = Int(
+        None, allow_none=True, help="Telescopes an event needs; None: 1 for mono, 2 for stereo."
+    ).tag(config=True)
+    global_theta = AstroQuantity(
+        default_value=0.2 * u.deg,
+        physical_type=u.physical.angle,
+        help="θ cut used when no θ table is given.",
+    ).tag(config=True)
+    gamma_spectrum = spectrum_trait("CRAB_HEGRA", "gammas")
+    proton_spectrum = spectrum_trait("DAMPE_P_He_SPECTRUM", "protons")
+    overwrite = Bool(False, help="Replace existing outputs.").tag(config=True)
+
+    @property
+    def multiplicity(self):
+        """Telescopes an event needs (configured, or 1 mono / 2 stereo)."""
+        return self.min_multiplicity or (2 if self.tel_setup == "stereo" else 1)

@@ -27,10 +27,12 @@ class IrfBankTool(SST1MTool, Tool):
     sst1m-irf-bank BANK
     sst1m-irf-bank BANK --output bank.ecsv
     """
-    bank = PathTrait(None, allow_none=True, exists=True, file_ok=False,
-                     help="IRF bank directory.").tag(config=True)
-    output_path = PathTrait(None, allow_none=True, directory_ok=False,
-                            help="Optional ECSV file receiving the listing.").tag(config=True)
+    bank = PathTrait(
+        None, allow_none=True, exists=True, file_ok=False, help="IRF bank directory."
+    ).tag(config=True)
+    output_path = PathTrait(
+        None, allow_none=True, directory_ok=False, help="Optional ECSV file receiving the listing."
+    ).tag(config=True)
     overwrite = Bool(False, help="Replace an existing listing file.").tag(config=True)
     aliases = {"bank": "IrfBankTool.bank", ("o", "output"): "IrfBankTool.output_path"}
     flags = flag("overwrite", "IrfBankTool.overwrite", "replace the listing", "keep it")
@@ -52,17 +54,22 @@ class IrfBankTool(SST1MTool, Tool):
     def start(self):
         self.table = list_bank(self.bank)
         if len(self.table) == 0:
-            raise ToolConfigurationError(f"{self.bank}: no IRF files (BANK/<setup>/<node>/*.fits.gz)")
-        for line in self.table["tel_setup", "node", "zenith", "azimuth", "nsb", "type", "cut",
-                                "evtclass", "file"].pformat(max_lines=-1, max_width=-1):
+            raise ToolConfigurationError(
+                f"{self.bank}: no IRF files (BANK/<setup>/<node>/*.fits.gz)"
+            )
+        for line in self.table[
+            "tel_setup", "node", "zenith", "azimuth", "nsb", "type", "cut", "evtclass", "file"
+        ].pformat(max_lines=-1, max_width=-1):
             print(line)
         for setup in sorted(set(self.table["tel_setup"])):
             rows = self.table[self.table["tel_setup"] == setup]
             differ = check_axes([self.bank / f for f in rows["file"]])
             if differ:
                 self.log.warning("%s: axes differ between nodes: %s", setup, ", ".join(differ))
-            print(f"{setup}: {len(set(rows['node']))} node(s), {len(rows)} file(s),"
-                  f" axes {'DIFFER: ' + ', '.join(differ) if differ else 'identical'}")
+            print(
+                f"{setup}: {len(set(rows['node']))} node(s), {len(rows)} file(s),"
+                f" axes {'DIFFER: ' + ', '.join(differ) if differ else 'identical'}"
+            )
 
     def finish(self):
         if self.pending is not None:

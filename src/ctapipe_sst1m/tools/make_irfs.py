@@ -9,8 +9,8 @@ from `ctapipe_sst1m.irf.bank`.
 
 import astropy.units as u
 from astropy.io import fits
-from ctapipe.core import Provenance, Tool, ToolConfigurationError
-from ctapipe.core.traits import AstroQuantity, Bool, CaselessStrEnum, Float, Int, flag
+from ctapipe.core import Provenance, ToolConfigurationError
+from ctapipe.core.traits import AstroQuantity, Bool, Float, flag
 from ctapipe.core.traits import Path as PathTrait
 from ctapipe.irf import (
     BackgroundRate2dMaker,
@@ -20,22 +20,16 @@ from ctapipe.irf import (
 )
 
 from ..core import SST1MTool
+from ..irf import tooling
 from ..irf.bank import cut_tag, irf_file_name, irf_header, node_name
 from ..irf.events import INSTRUMENT, SST1MDL2EventReader
 from ..irf.response import IrfAccumulator, cut_table_hdu
 from ..irf.selection import EventSelection
-from ..irf.tooling import (
-    add_weights,
-    apply_irf_defaults,
-    point_like_fov_bins,
-    spectrum_trait,
-    with_fov_bins,
-)
 
 __all__ = ["MakeIrfsTool", "main"]
 
 
-class MakeIrfsTool(SST1MTool, Tool):
+class MakeIrfsTool(SST1MTool, tooling.IrfToolBase):
     """Make the IRFs (AEFF, EDISP, PSF or RAD_MAX, BKG) of one MC node."""
 
     name = "sst1m-make-irfs"
@@ -45,43 +39,32 @@ class MakeIrfsTool(SST1MTool, Tool):
     sst1m-make-irfs --gamma g.dl2.h5 --proton p.dl2.h5 --global-gammaness 0.75 --point-like \\
         --tel-setup tel_021 --output-dir BANK
     """
-    gamma_file = PathTrait(None, allow_none=True, exists=True, directory_ok=False,
-                           help="Gamma MC DL2 (diffuse for full-enclosure IRFs).").tag(config=True)
-    proton_file = PathTrait(None, allow_none=True, exists=True, directory_ok=False,
-                            help="Proton MC DL2 (background).").tag(config=True)
-    electron_file = PathTrait(None, allow_none=True, exists=True, directory_ok=False,
-                              help="Optional electron MC DL2 added to the background.").tag(
-        config=True)
-    cuts_file = PathTrait(None, allow_none=True, exists=True, directory_ok=False,
-                          help="Cuts file (sst1m-optimize-cuts or stock).").tag(config=True)
-    global_gammaness = Float(None, allow_none=True,
-                             help="Global gammaness cut (g > cut) instead of a cuts file.").tag(
-        config=True)
-    global_theta = AstroQuantity(default_value=0.2 * u.deg, physical_type=u.physical.angle,
-                                 help="θ cut of point-like IRFs without a θ table.").tag(
-        config=True)
-    point_like = Bool(False, help="Point-like IRFs (θ cut, RAD_MAX) instead of full-enclosure."
-                      ).tag(config=True)
-    tel_setup = CaselessStrEnum(list(INSTRUMENT), default_value="stereo",
-                                help="Telescope setup of the IRFs.").tag(config=True)
-    min_multiplicity = Int(None, allow_none=True,
-                           help="Telescopes an event needs; None: 1 mono, 2 stereo.").tag(
-        config=True)
-    output_dir = PathTrait(None, allow_none=True, file_ok=False,
-                           help="IRF bank directory (BANK/<tel_setup>/<node>/...).").tag(
-        config=True)
-    obs_time = AstroQuantity(default_value=50 * u.h, physical_type=u.physical.time,
-                             help="Time the background weights are scaled to.").tag(config=True)
-    proton_spectrum = spectrum_trait("DAMPE_P_He_SPECTRUM", "protons")
-    electron_spectrum = spectrum_trait("IRFDOC_ELECTRON_SPECTRUM", "electrons")
-    overwrite = Bool(False, help="Replace an existing IRF file of this node.").tag(config=True)
+    electron_file = tooling.file_trait("Optional electron MC DL2 added to the background.")
+    cuts_file = tooling.file_trait("Cuts file (sst1m-optimize-cuts or stock).")
+    global_gammaness = Float(
+        None, allow_none=True, help="Global gammaness cut (g > cut) instead of a cuts file."
+    ).tag(config=True)
+    point_like = Bool(False, help="Point-like IRFs (θ cut, RAD_MAX), not full-enclosure.").tag(
+        config=True
+    )
+    output_dir = PathTrait(
+        None, allow_none=True, file_ok=False, help="IRF bank directory (BANK/<setup>/<node>/)."
+    ).tag(config=True)
+    obs_time = AstroQuantity(
+        default_value=50 * u.h,
+        physical_type=u.physical.time,
+        help="Time the background weights are scaled to.",
+    ).tag(config=True)
+    electron_spectrum = tooling.spectrum_trait("IRFDOC_ELECTRON_SPECTRUM", "electrons")
 
     aliases = {
-        "gamma": "MakeIrfsTool.gamma_file", "proton": "MakeIrfsTool.proton_file",
-        "electron": "MakeIrfsTool.electron_file", "cuts": "MakeIrfsTool.cuts_file",
+        **{k: f"MakeIrfsTool.{k}_file" for k in ("gamma", "proton", "electron")},
+        "cuts": "MakeIrfsTool.cuts_file",
         "global-gammaness": "MakeIrfsTool.global_gammaness",
-        "global-theta": "MakeIrfsTool.global_theta", "tel-setup": "MakeIrfsTool.tel_setup",
-        ("o", "output-dir"): "MakeIrfsTool.output_dir", ("c", "config"): "Tool.config_files",
+        "global-theta": "MakeIrfsTool.global_theta",
+        "tel-setup": "MakeIrfsTool.tel_setup",
+        ("o", "output-dir"): "MakeIrfsTool.output_dir",
+        ("c", "config"): "Tool.config_files",
         "chunk-size": "SST1MDL2EventReader.chunk_size",
     }
     flags = {
@@ -94,35 +77,35 @@ class MakeIrfsTool(SST1MTool, Tool):
     def setup(self):
         if self.gamma_file is None or self.proton_file is None or self.output_dir is None:
             raise ToolConfigurationError("give --gamma G_DL2 --proton P_DL2 --output-dir BANK")
-        apply_irf_defaults(self)
-        setup = self.tel_setup
-        self.readers = {k: SST1MDL2EventReader(p, setup, parent=self) for k, p in
-                        (("gamma", self.gamma_file), ("proton", self.proton_file),
-                         ("electron", self.electron_file)) if p is not None}
-        mult = self.min_multiplicity or (2 if setup == "stereo" else 1)
-        self.selection = EventSelection(self.cuts_file, self.global_gammaness,
-                                        self.global_theta, mult)
+        tooling.apply_irf_defaults(self)
+        files = {"gamma": self.gamma_file, "proton": self.proton_file}
+        if self.electron_file is not None:
+            files["electron"] = self.electron_file
+        self.readers = {
+            k: SST1MDL2EventReader(p, self.tel_setup, parent=self) for k, p in files.items()
+        }
+        self.selection = EventSelection(
+            self.cuts_file, self.global_gammaness, self.global_theta, self.multiplicity
+        )
         self.makers = [cls(parent=self) for cls in type(self).makers]
         self.meta = self.readers["gamma"].metadata()
         node = node_name(self.meta["ZEN_PNT"], self.meta["AZ_PNT"], self.meta["NSB"])
         gh_eff = self.selection.header.get("GH_EFF", (None,))[0]
         tag = cut_tag(self.global_gammaness, gh_eff if gh_eff and gh_eff > 0 else None)
-        directory = self.output_dir / setup / node
+        directory = self.output_dir / self.tel_setup / node
         directory.mkdir(parents=True, exist_ok=True)
-        self.pending = self.prepare_output(
-            directory / irf_file_name(setup, node, tag, self.point_like), suffix=".fits.gz")
+        name = irf_file_name(self.tel_setup, node, tag, self.point_like)
+        self.pending = self.prepare_output(directory / name, suffix=".fits.gz")
 
     def start(self):
-        gammas = self.readers["gamma"]
-        self.acc = None
+        gammas, self.acc = self.readers["gamma"], None
         for _, events in gammas:
             if self.acc is None:
                 aeff, edisp, psf, bkg = self.makers
                 if gammas.point_like:
-                    fov = point_like_fov_bins(events["true_source_fov_offset"].mean())
-                    aeff, edisp, psf = (with_fov_bins(m, fov) for m in (aeff, edisp, psf))
-                self.acc = IrfAccumulator(aeff, edisp, psf, bkg, gammas.sim_info,
-                                          gammas.point_like)
+                    fov = tooling.point_like_fov_bins(events["true_source_fov_offset"].mean())
+                    aeff, edisp, psf = (tooling.with_fov_bins(m, fov) for m in (aeff, edisp, psf))
+                self.acc = IrfAccumulator(aeff, edisp, psf, bkg, gammas.sim_info, gammas.point_like)
             gh = self.selection.gh_mask(events)
             selected = gh
             if self.point_like:
@@ -130,22 +113,21 @@ class MakeIrfsTool(SST1MTool, Tool):
             self.acc.add_gammas(events[selected], events[gh])
         for kind in ("proton", "electron"):
             if kind in self.readers:
-                reader = self.readers[kind]
-                spectrum = getattr(self, f"{kind}_spectrum")
+                reader, spectrum = self.readers[kind], getattr(self, f"{kind}_spectrum")
                 for _, events in reader:
                     events = events[self.selection.gh_mask(events)]
-                    add_weights(events, reader.sim_info, spectrum, self.obs_time)
+                    tooling.add_weights(events, reader.sim_info, spectrum, self.obs_time)
                     self.acc.add_background(events, self.obs_time)
 
     def finish(self):
-        cuts = dict(self.selection.header)
-        rad_max = None
+        cuts, rad_max = dict(self.selection.header), None
         if self.point_like:
             cuts.update(self.selection.theta_header())
             rad_max = self.selection.theta_cut_table(self.acc.reco_energy_bins)
-        header = irf_header(self.tel_setup, INSTRUMENT[self.tel_setup], self.meta, cuts,
-                            self.get_current_config(), self.point_like,
-                            obs_time=self.obs_time.to_value(u.s))
+        header = irf_header(
+            self.tel_setup, INSTRUMENT[self.tel_setup], self.meta, cuts,
+            self.get_current_config(), self.point_like, obs_time=self.obs_time.to_value(u.s),
+        )  # fmt: skip
         hdus = [fits.PrimaryHDU(), *self.acc.hdus(header, self.point_like, rad_max)]
         if self.selection.energy_dependent:
             hdus.append(cut_table_hdu(self.selection.gh_table, "GH_CUTS", header))

@@ -7,19 +7,19 @@ Argument wiring only: events from `~ctapipe_sst1m.irf.events.SST1MDL2EventReader
 """
 
 import astropy.units as u
-from ctapipe.core import Provenance, Tool, ToolConfigurationError
-from ctapipe.core.traits import AstroQuantity, Bool, CaselessStrEnum, Int, flag
+from ctapipe.core import Provenance, ToolConfigurationError
+from ctapipe.core.traits import AstroQuantity, flag
 from ctapipe.core.traits import Path as PathTrait
 
 from ..core import SST1MTool
-from ..irf.events import INSTRUMENT, SST1MDL2EventReader
+from ..irf.events import SST1MDL2EventReader
 from ..irf.optimize import SST1MCutOptimizer
-from ..irf.tooling import add_weights, apply_irf_defaults, spectrum_trait
+from ..irf.tooling import IrfToolBase, add_weights, apply_irf_defaults
 
 __all__ = ["OptimizeCutsTool", "main"]
 
 
-class OptimizeCutsTool(SST1MTool, Tool):
+class OptimizeCutsTool(SST1MTool, IrfToolBase):
     """Compute gammaness (and θ) cuts per reconstructed-energy bin."""
 
     name = "sst1m-optimize-cuts"
@@ -29,30 +29,24 @@ class OptimizeCutsTool(SST1MTool, Tool):
     sst1m-optimize-cuts --gamma g.dl2.h5 --proton p.dl2.h5 -o cuts.fits --method efficiency \\
         --gamma-efficiency 0.7 --theta containment --tel-setup tel_021
     """
-    gamma_file = PathTrait(None, allow_none=True, exists=True, directory_ok=False,
-                           help="Gamma MC DL2.").tag(config=True)
-    proton_file = PathTrait(None, allow_none=True, exists=True, directory_ok=False,
-                            help="Proton MC DL2 (needed by the significance method).").tag(
-        config=True)
-    output_path = PathTrait(None, allow_none=True, directory_ok=False,
-                            help="Output cuts file (FITS).").tag(config=True)
-    tel_setup = CaselessStrEnum(list(INSTRUMENT), default_value="stereo",
-                                help="Telescope setup the cuts are for.").tag(config=True)
-    min_multiplicity = Int(None, allow_none=True,
-                           help="Telescopes an event needs; None: 1 mono, 2 stereo.").tag(
-        config=True)
-    max_fov_offset = AstroQuantity(default_value=4.0 * u.deg, physical_type=u.physical.angle,
-                                   help="Gammas reconstructed farther from the pointing are"
-                                   " not used (sst1mpipe: 4°).").tag(config=True)
-    obs_time = AstroQuantity(default_value=50 * u.h, physical_type=u.physical.time,
-                             help="Observation time of the significance method.").tag(config=True)
-    gamma_spectrum = spectrum_trait("CRAB_HEGRA", "gammas")
-    proton_spectrum = spectrum_trait("DAMPE_P_He_SPECTRUM", "protons")
-    overwrite = Bool(False, help="Replace an existing output file.").tag(config=True)
-
+    output_path = PathTrait(
+        None, allow_none=True, directory_ok=False, help="Output cuts file (FITS)."
+    ).tag(config=True)
+    max_fov_offset = AstroQuantity(
+        default_value=4.0 * u.deg,
+        physical_type=u.physical.angle,
+        help="Gammas reconstructed farther from the pointing are not used (sst1mpipe: 4°).",
+    ).tag(config=True)
+    obs_time = AstroQuantity(
+        default_value=50 * u.h,
+        physical_type=u.physical.time,
+        help="Observation time of the significance method.",
+    ).tag(config=True)
     aliases = {
-        "gamma": "OptimizeCutsTool.gamma_file", "proton": "OptimizeCutsTool.proton_file",
-        ("o", "output"): "OptimizeCutsTool.output_path", "tel-setup": "OptimizeCutsTool.tel_setup",
+        "gamma": "OptimizeCutsTool.gamma_file",
+        "proton": "OptimizeCutsTool.proton_file",
+        ("o", "output"): "OptimizeCutsTool.output_path",
+        "tel-setup": "OptimizeCutsTool.tel_setup",
         "method": "SST1MCutOptimizer.method",
         "global-gammaness": "SST1MCutOptimizer.global_gammaness",
         "gamma-efficiency": "SST1MCutOptimizer.gamma_efficiency",
@@ -73,7 +67,6 @@ class OptimizeCutsTool(SST1MTool, Tool):
         if self.optimizer.method == "significance" and self.proton_file is None:
             raise ToolConfigurationError("--method significance needs --proton P_DL2")
         self.pending = self.prepare_output(self.output_path, suffix=".fits")
-        self.multiplicity = self.min_multiplicity or (2 if self.tel_setup == "stereo" else 1)
 
     def _load(self, path, spectrum):
         reader = SST1MDL2EventReader(path, self.tel_setup, parent=self)
@@ -89,8 +82,9 @@ class OptimizeCutsTool(SST1MTool, Tool):
         if self.proton_file is not None:
             protons = self._load(self.proton_file, self.proton_spectrum)[1]
         criteria = reader.quality_query.quality_criteria
-        self.result = self.optimizer(gammas, protons, criteria, reader.prefixes["classifier"],
-                                     self.multiplicity)
+        self.result = self.optimizer(
+            gammas, protons, criteria, reader.prefixes["classifier"], self.multiplicity
+        )
         self.result.gh_cuts.meta["TELSETUP"] = self.tel_setup
 
     def finish(self):

@@ -8,10 +8,9 @@ Writes ``PERF/performance_<setup>.fits.gz`` (HDUs named as in ctapipe's benchmar
 EFFECTIVE AREA and ROC), one ECSV per table and PNGs.
 """
 
-import astropy.units as u
 from astropy.io import fits
-from ctapipe.core import Provenance, Tool, ToolConfigurationError
-from ctapipe.core.traits import AstroQuantity, Bool, CaselessStrEnum, Float, Int, flag
+from ctapipe.core import Provenance, ToolConfigurationError
+from ctapipe.core.traits import Float, flag
 from ctapipe.core.traits import Path as PathTrait
 
 from ..core import SST1MTool
@@ -19,12 +18,12 @@ from ..irf import plotting
 from ..irf.benchmarks import SST1MPerformance
 from ..irf.events import INSTRUMENT, SST1MDL2EventReader
 from ..irf.selection import EventSelection
-from ..irf.tooling import add_weights, apply_irf_defaults, spectrum_trait
+from ..irf.tooling import IrfToolBase, add_weights, apply_irf_defaults, file_trait
 
 __all__ = ["PerformanceTool", "main"]
 
 
-class PerformanceTool(SST1MTool, Tool):
+class PerformanceTool(SST1MTool, IrfToolBase):
     """Performance tables and figures of one telescope setup."""
 
     name = "sst1m-performance"
@@ -33,33 +32,22 @@ class PerformanceTool(SST1MTool, Tool):
     sst1m-performance --gamma g_point.dl2.h5 --proton p.dl2.h5 --cuts cuts.fits --output-dir PERF
     sst1m-performance --gamma g.dl2.h5 --proton p.dl2.h5 --tel-setup tel_021 --output-dir PERF
     """
-    gamma_file = PathTrait(None, allow_none=True, exists=True, directory_ok=False,
-                           help="Point-like gamma MC DL2.").tag(config=True)
-    proton_file = PathTrait(None, allow_none=True, exists=True, directory_ok=False,
-                            help="Proton MC DL2.").tag(config=True)
-    cuts_file = PathTrait(None, allow_none=True, exists=True, directory_ok=False,
-                          help="Cuts file; without it the global cuts are used.").tag(config=True)
+    cuts_file = file_trait("Cuts file; without it the global cuts are used.")
     global_gammaness = Float(0.75, help="Global gammaness cut (g > cut) without a cuts file.").tag(
-        config=True)
-    global_theta = AstroQuantity(default_value=0.2 * u.deg, physical_type=u.physical.angle,
-                                 help="θ cut without a θ table.").tag(config=True)
-    tel_setup = CaselessStrEnum(list(INSTRUMENT), default_value="stereo",
-                                help="Telescope setup.").tag(config=True)
-    min_multiplicity = Int(None, allow_none=True,
-                           help="Telescopes an event needs; None: 1 mono, 2 stereo.").tag(
-        config=True)
-    output_dir = PathTrait(None, allow_none=True, file_ok=False,
-                           help="Output directory (created if missing).").tag(config=True)
-    gamma_spectrum = spectrum_trait("CRAB_HEGRA", "gammas")
-    proton_spectrum = spectrum_trait("DAMPE_P_He_SPECTRUM", "protons")
-    overwrite = Bool(False, help="Replace existing outputs.").tag(config=True)
-
+        config=True
+    )
+    output_dir = PathTrait(
+        None, allow_none=True, file_ok=False, help="Output directory (created if missing)."
+    ).tag(config=True)
     aliases = {
-        "gamma": "PerformanceTool.gamma_file", "proton": "PerformanceTool.proton_file",
-        "cuts": "PerformanceTool.cuts_file", "tel-setup": "PerformanceTool.tel_setup",
+        "gamma": "PerformanceTool.gamma_file",
+        "proton": "PerformanceTool.proton_file",
+        "cuts": "PerformanceTool.cuts_file",
+        "tel-setup": "PerformanceTool.tel_setup",
         "global-gammaness": "PerformanceTool.global_gammaness",
         "global-theta": "PerformanceTool.global_theta",
-        ("o", "output-dir"): "PerformanceTool.output_dir", ("c", "config"): "Tool.config_files",
+        ("o", "output-dir"): "PerformanceTool.output_dir",
+        ("c", "config"): "Tool.config_files",
         "min-events": "SST1MPerformance.min_events",
     }
     flags = flag("overwrite", "PerformanceTool.overwrite", "replace outputs", "keep them")
@@ -71,9 +59,8 @@ class PerformanceTool(SST1MTool, Tool):
         apply_irf_defaults(self)
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self.benchmarks = SST1MPerformance(parent=self)
-        mult = self.min_multiplicity or (2 if self.tel_setup == "stereo" else 1)
         gh = None if self.cuts_file is not None else self.global_gammaness
-        self.selection = EventSelection(self.cuts_file, gh, self.global_theta, mult)
+        self.selection = EventSelection(self.cuts_file, gh, self.global_theta, self.multiplicity)
         stem = self.output_dir / f"performance_{self.tel_setup}"
         self.fits = self.prepare_output(stem.with_suffix(".fits.gz"), suffix=".fits.gz")
 
@@ -85,14 +72,22 @@ class PerformanceTool(SST1MTool, Tool):
     def start(self):
         reader, gammas = self._events(self.gamma_file, self.gamma_spectrum)
         if not reader.point_like:
-            self.log.warning("%s: gammas are not point-like; the sensitivity assumes a point"
-                             " source", self.gamma_file)
+            self.log.warning(
+                "%s: gammas are not point-like; the sensitivity assumes a point source",
+                self.gamma_file,
+            )
         protons = self._events(self.proton_file, self.proton_spectrum)[1]
         bins = self.benchmarks.reco_energy_bins
         theta = self.selection.theta_cut_table(bins)
         self.tables = self.benchmarks(
-            gammas, protons, reader.sim_info, self.selection.gh_mask(gammas),
-            self.selection.theta_mask(gammas, bins), self.selection.gh_mask(protons), theta)
+            gammas,
+            protons,
+            reader.sim_info,
+            self.selection.gh_mask(gammas),
+            self.selection.theta_mask(gammas, bins),
+            self.selection.gh_mask(protons),
+            theta,
+        )
         self.gammas, self.protons = gammas, protons
 
     def finish(self):
@@ -111,8 +106,13 @@ class PerformanceTool(SST1MTool, Tool):
         t = self.tables
         plotting.plot_energy(t["ENERGY BIAS RESOLUTION"], setup, out / f"energy_{setup}.png", label)
         plotting.plot_angular(t["ANGULAR RESOLUTION"], setup, out / f"angular_{setup}.png", label)
-        plotting.plot_area(t["EFFECTIVE AREA"], setup, out / f"effective_area_{setup}.png", label,
-                           t["EFFECTIVE AREA"].meta["E_THRES"])
+        plotting.plot_area(
+            t["EFFECTIVE AREA"],
+            setup,
+            out / f"effective_area_{setup}.png",
+            label,
+            t["EFFECTIVE AREA"].meta["E_THRES"],
+        )
         sens = {v.meta["OBS_TIME"] / 3600: v for k, v in t.items() if k.startswith("SENSITIVITY")}
         plotting.plot_sensitivity(sens, out / f"sensitivity_{setup}.png", label)
         plotting.plot_roc(self.gammas, self.protons, t["ROC"], out / f"roc_{setup}.png", label)
