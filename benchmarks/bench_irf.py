@@ -42,8 +42,11 @@ from ctapipe_sst1m.simulation import make_toy_file  # noqa: E402
 
 BIN = Path(sys.executable).parent
 CHUNK = 200_000
-PREFIXES = {"energy": "RandomForestRegressor", "geometry": "disp",
-            "particle_type": "RandomForestClassifier"}
+PREFIXES = {
+    "energy": "RandomForestRegressor",
+    "geometry": "disp",
+    "particle_type": "RandomForestClassifier",
+}
 
 
 def _template(work):
@@ -57,8 +60,14 @@ def _copy_rows(h5, template, path, n, fill):
     """A table at ``path`` with the template node's columns and attributes, ``n`` rows."""
     src = template.get_node(path)
     where, name = path.rsplit("/", 1)
-    dst = h5.create_table(where, name, description=src.description, createparents=True,
-                          filters=src.filters, expectedrows=n)
+    dst = h5.create_table(
+        where,
+        name,
+        description=src.description,
+        createparents=True,
+        filters=src.filters,
+        expectedrows=n,
+    )
     for key in src.attrs._f_list("user"):
         dst.attrs[key] = src.attrs[key]
     proto = src.read(0, 1)
@@ -119,18 +128,29 @@ def synthesise(path, particle, n, seed, template_path, pointing_alt=70.0):
         both = np.ones((size, 2), dtype=bool)
         spread = 0.12 if particle == "gamma" else 0.5
         columns = {
-            "energy": {"RandomForestRegressor_energy":
-                       energy * np.exp(rng.normal(0, 0.2, size)) * u.TeV},
-            "geometry": {"disp_alt": (alt + rng.normal(0, spread, size)) * u.deg,
-                         "disp_az": (az + rng.normal(0, spread, size)) * u.deg},
-            "particle_type": {"RandomForestClassifier_prediction":
-                              rng.beta(5, 1.5, size) if particle == "gamma"
-                              else rng.beta(1.5, 5, size)},
+            "energy": {
+                "RandomForestRegressor_energy": energy * np.exp(rng.normal(0, 0.2, size)) * u.TeV
+            },
+            "geometry": {
+                "disp_alt": (alt + rng.normal(0, spread, size)) * u.deg,
+                "disp_az": (az + rng.normal(0, spread, size)) * u.deg,
+            },
+            "particle_type": {
+                "RandomForestClassifier_prediction": rng.beta(5, 1.5, size)
+                if particle == "gamma"
+                else rng.beta(1.5, 5, size)
+            },
         }
         for kind, prefix in PREFIXES.items():
-            table = QTable({"obs_id": np.ones(size, dtype=np.int64), "event_id": ids,
-                            **columns[kind], f"{prefix}_is_valid": np.ones(size, bool),
-                            f"{prefix}_telescopes": both})
+            table = QTable(
+                {
+                    "obs_id": np.ones(size, dtype=np.int64),
+                    "event_id": ids,
+                    **columns[kind],
+                    f"{prefix}_is_valid": np.ones(size, bool),
+                    f"{prefix}_telescopes": both,
+                }
+            )
             write_table(table, path, f"/dl2/event/subarray/{kind}/{prefix}", append=True)
     return path
 
@@ -138,8 +158,9 @@ def synthesise(path, particle, n, seed, template_path, pointing_alt=70.0):
 def timed(cmd, cwd):
     """(wall seconds, peak RSS MB) of a command run in its own process."""
     t0 = time.perf_counter()
-    out = subprocess.run(["/usr/bin/time", "-f", "%M", *map(str, cmd)], cwd=cwd,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        ["/usr/bin/time", "-f", "%M", *map(str, cmd)], cwd=cwd, capture_output=True, text=True
+    )
     wall = time.perf_counter() - t0
     if out.returncode != 0:
         print(out.stderr[-3000:])
@@ -167,20 +188,47 @@ def main():
     prov = f"--provenance-log={work / 'prov.log'}"
     py = sys.executable
     cuts = work / "cuts.fits"
-    subprocess.run([py, "-m", "ctapipe_sst1m.tools.optimize_cuts",
-                    f"--gamma={files['gamma', 'quarter']}", f"--output={cuts}",
-                    "--method=global", "--global-gammaness=0.6", "--overwrite", prov],
-                   check=True, cwd=work)
+    subprocess.run(
+        [
+            py,
+            "-m",
+            "ctapipe_sst1m.tools.optimize_cuts",
+            f"--gamma={files['gamma', 'quarter']}",
+            f"--output={cuts}",
+            "--method=global",
+            "--global-gammaness=0.6",
+            "--overwrite",
+            prov,
+        ],
+        check=True,
+        cwd=work,
+    )
     results = {}
     for tag in ("full", "quarter"):
         g, p = files["gamma", tag], files["proton", tag]
-        ours = [py, "-m", "ctapipe_sst1m.tools.make_irfs", f"--gamma={g}", f"--proton={p}",
-                f"--cuts={cuts}", f"--output-dir={work / ('bank_' + tag)}", "--overwrite", prov]
+        ours = [
+            py,
+            "-m",
+            "ctapipe_sst1m.tools.make_irfs",
+            f"--gamma={g}",
+            f"--proton={p}",
+            f"--cuts={cuts}",
+            f"--output-dir={work / ('bank_' + tag)}",
+            "--overwrite",
+            prov,
+        ]
         results["sst1m-make-irfs", tag] = timed(ours, work)
         if tag == "full":
-            stock = [BIN / "ctapipe-compute-irf", f"--config={packaged_config_path('irf_stock.yaml')}",
-                     f"--gamma-file={g}", f"--proton-file={p}", f"--cuts={cuts}",
-                     f"--output={work / 'stock.fits.gz'}", "--overwrite", prov]
+            stock = [
+                BIN / "ctapipe-compute-irf",
+                f"--config={packaged_config_path('irf_stock.yaml')}",
+                f"--gamma-file={g}",
+                f"--proton-file={p}",
+                f"--cuts={cuts}",
+                f"--output={work / 'stock.fits.gz'}",
+                "--overwrite",
+                prov,
+            ]
             results["ctapipe-compute-irf", tag] = timed(stock, work)
     n = args.events
     print(f"\nIRFs from {n} gamma + {n} proton events (one core):")
@@ -190,10 +238,14 @@ def main():
         print(f"{name:24s} {events:9d} {wall:9.1f} {rss:14.0f}")
     ours, stock = results["sst1m-make-irfs", "full"], results["ctapipe-compute-irf", "full"]
     quarter = results["sst1m-make-irfs", "quarter"]
-    print(f"\nspeed: stock / sst1m-make-irfs wall time = {stock[0] / ours[0]:.2f}"
-          f" (>= 1 means at least as fast as stock)")
-    print(f"memory: stock / sst1m-make-irfs peak RSS = {stock[1] / ours[1]:.2f}; sst1m-make-irfs"
-          f" peak RSS at n / at n/4 = {ours[1] / quarter[1]:.2f} (1 = flat in input size)")
+    print(
+        f"\nspeed: stock / sst1m-make-irfs wall time = {stock[0] / ours[0]:.2f}"
+        f" (>= 1 means at least as fast as stock)"
+    )
+    print(
+        f"memory: stock / sst1m-make-irfs peak RSS = {stock[1] / ours[1]:.2f}; sst1m-make-irfs"
+        f" peak RSS at n / at n/4 = {ours[1] / quarter[1]:.2f} (1 = flat in input size)"
+    )
 
 
 if __name__ == "__main__":

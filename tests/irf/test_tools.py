@@ -190,3 +190,24 @@ def test_tools_refuse_bad_input_in_one_line(toy, tmp_path, capsys):
     for cls, argv in cases:
         assert run_tool(cls(), argv=[*argv, _prov(tmp_path)], cwd=tmp_path, raises=False) == 2, argv
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_significance_cuts(toy, tmp_path):
+    """ctapipe's point-source optimiser behind --method significance (weighted events)."""
+    cuts = tmp_path / "cuts.fits"
+    argv = [
+        f"--gamma={toy.dl2['gamma_point', 'stereo']}",
+        f"--proton={toy.dl2['proton', 'stereo']}",
+        f"--output={cuts}",
+        "--method=significance",
+        _prov(tmp_path),
+    ]
+    assert run_tool(OptimizeCutsTool(), argv=argv, cwd=tmp_path) == 0
+    result = OptimizationResult.read(cuts)
+    assert result.gh_cuts.meta["METHOD"] == "significance"
+    assert result.spatial_selection_table is not None
+    valid = (result.gh_cuts["center"] >= result.valid_energy.min) & (
+        result.gh_cuts["center"] <= result.valid_energy.max
+    )
+    cut = np.asarray(result.gh_cuts["cut"])[valid]
+    assert len(cut) >= 3 and np.all((cut > 0) & (cut < 1))

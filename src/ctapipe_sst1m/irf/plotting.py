@@ -41,11 +41,11 @@ def _x(table):
     return c, np.vstack([c - lo, hi - c])
 
 
-def _finish(fig, ax, path, title):
+def _finish(fig, ax, path, title, legend_title=None):
     ax.set_xscale("log")
     ax.grid(True, which="both", alpha=0.3)
     ax.set_title(title)
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="small", title=legend_title, title_fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -113,7 +113,8 @@ def plot_angular(table, tel_setup, path, label):
     )
     ax.set_ylabel("angular resolution [deg]")
     ax.set_xlabel("true energy [TeV]")
-    ax.set_ylim(0, None)
+    top = max(2.5 * np.nanmax(np.r_[y68, 0.0]), 2.5 * ref["angular"].to_value(u.deg))
+    ax.set_ylim(0, top)  # 95 % points above are off scale
     _finish(fig, ax, path, f"Angular resolution, {label}")
 
 
@@ -160,9 +161,16 @@ def plot_sensitivity(tables, path, label):
     for frac, style in ((1, "-"), (0.1, "--"), (0.01, ":")):
         ax.plot(e.value, frac * crab, style, c="grey", lw=1, label=f"{frac:.0%} Crab (MAGIC 2015)")
     ax.set_yscale("log")
-    ax.set_ylabel("E² F [erg cm⁻² s⁻¹] (5σ, ≥10 γ, ≥5 % bkg, α = 0.2)")
+    ax.set_ylim(1e-14, 2e-10)
+    ax.set_ylabel("E² × flux sensitivity [erg cm⁻² s⁻¹]")
     ax.set_xlabel("reconstructed energy [TeV]")
-    _finish(fig, ax, path, f"Differential sensitivity, {label}")
+    _finish(
+        fig,
+        ax,
+        path,
+        f"Differential sensitivity, {label}",
+        legend_title="5σ, ≥ 10 γ, ≥ 5 % of bkg, α = 0.2, 5 bins/decade",
+    )
 
 
 def plot_roc(gammas, protons, auc_table, path, label):
@@ -181,7 +189,7 @@ def plot_roc(gammas, protons, auc_table, path, label):
     ax.set_title(f"ROC, {label}")
     x, xerr = _x(auc_table)
     ax2.errorbar(x, auc_table["AUC"], xerr=xerr, fmt="o", ms=4, label="AUC per bin")
-    ax2.set_ylim(0.5, 1.0)
+    ax2.set_ylim(0.5, 1.005)
     ax2.set_ylabel("area under the ROC curve")
     ax2.set_xlabel("reconstructed energy [TeV]")
-    _finish(fig, ax2, path, "AUC vs energy")
+    _finish(fig, ax2, path, f"AUC per energy bin, {label}")
