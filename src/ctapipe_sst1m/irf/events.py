@@ -16,6 +16,7 @@ one chunk whatever the size of the file. It reads
   MC telescope ids 1/2 stand for 21/22 (``telescope_map``).
 """
 
+import gc
 import json
 
 import astropy.units as u
@@ -29,6 +30,15 @@ from ctapipe.instrument import SubarrayDescription
 from ctapipe.io import TableLoader, read_table
 
 from ..core.errors import SST1MInputError
+from ..io.datamodel import (
+    DL1_SUBARRAY_TRIGGER_TABLE,
+    DL2_MODELS_TABLE,
+    DL2_SUBARRAY_GROUP,
+    OBSERVATION_BLOCK_TABLE,
+    SHOWER_DISTRIBUTION_TABLE,
+    SIMULATION_RUN_TABLE,
+    SIMULATION_SHOWER_TABLE,
+)
 from .spectra import simulation_info
 
 __all__ = ["SST1MDL2EventReader", "TEL_SETUPS", "INSTRUMENT", "separation"]
@@ -89,18 +99,27 @@ class SST1MDL2EventReader(Component):
         self.path, self.tel_setup = path, tel_setup
         self.subarray = SubarrayDescription.from_hdf(path)
         with tables.open_file(path) as h5:
-            if "/configuration/simulation/run" not in h5:
+            if SIMULATION_RUN_TABLE not in h5:
                 raise SST1MInputError(f"{path}: no /configuration/simulation/run; IRFs need MC")
             self.models = self._read_models(h5)
             self.prefixes = {k: self._prefix(h5, k) for k in _GROUPS}
         self.tel_id = None if tel_setup == "stereo" else self._tel_id(int(tel_setup[-3:]))
-        runs = read_table(path, "/configuration/simulation/run")
+        runs = read_table(path, SIMULATION_RUN_TABLE)
         try:
-            dist = read_table(path, "/simulation/service/shower_distribution")
+            dist = read_table(path, SHOWER_DISTRIBUTION_TABLE)
         except tables.NoSuchNodeError:
             dist = None
         self.sim_info = simulation_info(runs, dist, source=str(path))
-        block = read_table(path, "/configuration/observation/observation_block")
+        block = read_table(path, OBSERVATION_BLOCK_TABLE)
+        self._pointing = {
+            int(o): (lat, lon)
+            for o, lat, lon in zip(
+                block["obs_id"],
+                u.Quantity(block["subarray_pointing_lat"]).to_value(u.deg),
+                u.Quantity(block["subarray_pointing_lon"]).to_value(u.deg),
+                strict=True,
+            )
+        }
         self.pointing_alt = u.Quantity(block["subarray_pointing_lat"]).to(u.deg).mean()
         self.pointing_az = u.Quantity(block["subarray_pointing_lon"]).to(u.deg).mean()
         tel = "" if self.tel_id is None else "_tel"
@@ -120,9 +139,9 @@ class SST1MDL2EventReader(Component):
         return (self.sim_info.viewcone_max - self.sim_info.viewcone_min).value == 0
 
     def _read_models(self, h5):
-        if "/dl2/sst1m_models" not in h5:
+        if DL2_MODELS_TABLE not in h5:
             return {"models": {}, "node": {}, "mode": None}
-        table = read_table(h5, "/dl2/sst1m_models")
+        table = read_table(h5, DL2_MODELS_TABLE)
         node = json.loads(table.meta.get("node", "{}") or "{}")
         models = {str(r["kind"]): (str(r["prefix"]), str(r["sha256"])) for r in table}
         return {"models": models, "node": node, "mode": table.meta.get("mode")}
@@ -141,7 +160,7 @@ class SST1MDL2EventReader(Component):
         model_kind = "disp" if kind == "geometry" else kind
         if model_kind in self.models["models"]:
             return self.models["models"][model_kind][0]
-        group = f"/dl2/event/subarray/{_GROUPS[kind]}"
+        group = f"{DL2_SUBARRAY_GROUP}/{_GROUPS[kind]}"
         names = sorted(h5.get_node(group)._v_children) if group in h5 else []
         if kind == "geometry" and "disp" in names:
             return "disp"
@@ -168,7 +187,79 @@ class SST1MDL2EventReader(Component):
 
     def __iter__(self):
         """Yield (n_read, QTable of selected events with the pyirf columns) per chunk."""
-        opts = dict(dl2=True, simulated=True, observation_info=True)
+        for events in self._chunks():
+            n = len(events)
+            if n:
+                events = events[self.quality_query.get_table_mask(events)]
+            derived = self._derived(events)
+            del events
+            # astropy tables hold reference cycles: free the chunk now, not at some later
+            # garbage collection, so that the memory stays that of one chunk
+            gc.collect(1)
+            yield n, derived
+
+    def _aligned_tables(self, h5):
+        """Subarray tables row-aligned with the trigger table (as ctapipe writes them)."""
+        paths = [SIMULATION_SHOWER_TABLE] + [
+            f"{DL2_SUBARRAY_GROUP}/{_GROUPS[kind]}/{prefix}"
+            for kind, prefix in self.prefixes.items()
+        ]
+        n = h5.get_node(DL1_SUBARRAY_TRIGGER_TABLE).nrows
+        if all(p in h5 and h5.get_node(p).nrows == n for p in paths):
+            return paths
+        return None
+
+    def _chunks(self):
+        """Event tables of ``chunk_size`` rows (pointing columns added from the OB table).
+
+        Subarray events: the trigger, shower and three DL2 tables are read by row range and
+        put side by side when their ``obs_id``/``event_id`` agree (ctapipe writes them
+        aligned); otherwise, and for telescope events, ctapipe's TableLoader joins them.
+        """
+        if self.tel_id is None:
+            with tables.open_file(self.path) as h5:
+                paths = self._aligned_tables(h5)
+                if paths is not None:
+                    n = h5.get_node(DL1_SUBARRAY_TRIGGER_TABLE).nrows
+                    for start in range(0, n, self.chunk_size):
+                        stop = min(start + self.chunk_size, n)
+                        chunk = self._side_by_side(h5, paths, start, stop)
+                        if chunk is None:
+                            break
+                        yield chunk
+                    else:
+                        return
+        yield from self._loader_chunks()
+
+    def _side_by_side(self, h5, paths, start, stop):
+        trigger = h5.get_node(DL1_SUBARRAY_TRIGGER_TABLE)
+        ids = [trigger.read(start, stop, field=f) for f in ("obs_id", "event_id")]
+        table = QTable({"obs_id": ids[0], "event_id": ids[1]})
+        for path in paths:
+            part = read_table(h5, path, start=start, stop=stop)
+            if not (np.array_equal(part["obs_id"], ids[0])
+                    and np.array_equal(part["event_id"], ids[1])):  # fmt: skip
+                if start > 0:
+                    raise SST1MInputError(f"{self.path}: {path} is not aligned with the triggers")
+                return None
+            for name in part.colnames:
+                if name not in table.colnames:
+                    table[name] = part[name]
+        self._add_pointing(table)
+        return table
+
+    def _add_pointing(self, table):
+        obs = np.asarray(table["obs_id"])
+        lat, lon = np.empty(len(obs)), np.empty(len(obs))
+        for o in np.unique(obs):
+            if int(o) not in self._pointing:
+                raise SST1MInputError(f"{self.path}: obs_id {o} has no observation block")
+            lat[obs == o], lon[obs == o] = self._pointing[int(o)]
+        table["subarray_pointing_lat"] = u.Quantity(lat, u.deg)
+        table["subarray_pointing_lon"] = u.Quantity(lon, u.deg)
+
+    def _loader_chunks(self):
+        opts = dict(dl2=True, simulated=True, observation_info=False)
         with TableLoader(self.path, dl1_parameters=self.tel_id is not None, **opts) as loader:
             if self.tel_id is None:
                 chunks = loader.read_subarray_events_chunked(self.chunk_size, **opts)
@@ -181,10 +272,8 @@ class SST1MDL2EventReader(Component):
                     **opts,
                 )
             for _, _, events in chunks:
-                n = len(events)
-                if n:
-                    events = events[self.quality_query.get_table_mask(events)]
-                yield n, self._derived(events)
+                self._add_pointing(events)
+                yield events
 
     def _derived(self, events):
         out = QTable()
