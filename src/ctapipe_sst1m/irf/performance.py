@@ -1,7 +1,7 @@
 """Performance numbers of a telescope setup (pure functions on event tables, units kept).
 
 * `energy_bias_resolution`: per true-energy bin, the median of ΔE/E (bias), the 68 % quantile
-  of |ΔE/E| (sst1mpipe/LST convention) and the same after dividing out the bias;
+  of ``|ΔE/E|`` (sst1mpipe/LST convention) and the same after dividing out the bias;
 * `angular_resolution`: quantiles (25/50/68/95 %) of θ per true-energy bin;
 * `roc_auc`: area under the ROC curve per reconstructed-energy bin (scikit-learn);
 * `excess_for_detection` / `differential_sensitivity`: the CTAO criteria (5σ Li & Ma,
