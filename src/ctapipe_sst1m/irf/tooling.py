@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import astropy.units as u
 import numpy as np
 from ctapipe.core import Tool
-from ctapipe.core.traits import AstroQuantity, Bool, CaselessStrEnum, Int
+from ctapipe.core.traits import Bool, CaselessStrEnum, Int
 from pyirf.spectral import POINT_SOURCE_FLUX_UNIT, PowerLaw, calculate_event_weights
 
 from ..core.config import packaged_config_path, read_config_file
@@ -90,12 +90,6 @@ class IrfToolBase(Tool):
     min_multiplicity = Int(
         None, allow_none=True, help="Telescopes an event needs; None: 1 for mono, 2 for stereo."
     ).tag(config=True)
-    global_theta = AstroQuantity(
-        default_value=0.2 * u.deg,
-        physical_type=u.physical.angle,
-        help="θ cut used when no θ table is given.",
-    ).tag(config=True)
-    gamma_spectrum = spectrum_trait("CRAB_HEGRA", "gammas")
     proton_spectrum = spectrum_trait("DAMPE_P_He_SPECTRUM", "protons")
     overwrite = Bool(False, help="Replace existing outputs.").tag(config=True)
 

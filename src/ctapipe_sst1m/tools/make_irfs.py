@@ -55,6 +55,9 @@ class MakeIrfsTool(SST1MTool, tooling.IrfToolBase):
         physical_type=u.physical.time,
         help="Time the background weights are scaled to.",
     ).tag(config=True)
+    global_theta = AstroQuantity(
+        default_value=0.2 * u.deg, physical_type=u.physical.angle, help="θ cut without a θ table."
+    ).tag(config=True)
     electron_spectrum = tooling.spectrum_trait("IRFDOC_ELECTRON_SPECTRUM", "electrons")
 
     aliases = {

@@ -14,7 +14,7 @@ from ctapipe.core.traits import Path as PathTrait
 from ..core import SST1MTool
 from ..irf.events import SST1MDL2EventReader
 from ..irf.optimize import SST1MCutOptimizer
-from ..irf.tooling import IrfToolBase, add_weights, apply_irf_defaults
+from ..irf.tooling import IrfToolBase, add_weights, apply_irf_defaults, spectrum_trait
 
 __all__ = ["OptimizeCutsTool", "main"]
 
@@ -42,6 +42,8 @@ class OptimizeCutsTool(SST1MTool, IrfToolBase):
         physical_type=u.physical.time,
         help="Observation time of the significance method.",
     ).tag(config=True)
+    gamma_spectrum = spectrum_trait("CRAB_HEGRA", "gammas")
+
     aliases = {
         "gamma": "OptimizeCutsTool.gamma_file",
         "proton": "OptimizeCutsTool.proton_file",

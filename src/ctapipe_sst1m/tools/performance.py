@@ -8,9 +8,10 @@ Writes ``PERF/performance_<setup>.fits.gz`` (HDUs named as in ctapipe's benchmar
 EFFECTIVE AREA and ROC), one ECSV per table and PNGs.
 """
 
+import astropy.units as u
 from astropy.io import fits
 from ctapipe.core import Provenance, ToolConfigurationError
-from ctapipe.core.traits import Float, flag
+from ctapipe.core.traits import AstroQuantity, Float, flag
 from ctapipe.core.traits import Path as PathTrait
 
 from ..core import SST1MTool
@@ -18,7 +19,13 @@ from ..irf import plotting
 from ..irf.benchmarks import SST1MPerformance
 from ..irf.events import INSTRUMENT, SST1MDL2EventReader
 from ..irf.selection import EventSelection
-from ..irf.tooling import IrfToolBase, add_weights, apply_irf_defaults, file_trait
+from ..irf.tooling import (
+    IrfToolBase,
+    add_weights,
+    apply_irf_defaults,
+    file_trait,
+    spectrum_trait,
+)
 
 __all__ = ["PerformanceTool", "main"]
 
@@ -36,6 +43,10 @@ class PerformanceTool(SST1MTool, IrfToolBase):
     global_gammaness = Float(0.75, help="Global gammaness cut (g > cut) without a cuts file.").tag(
         config=True
     )
+    global_theta = AstroQuantity(
+        default_value=0.2 * u.deg, physical_type=u.physical.angle, help="θ cut without a θ table."
+    ).tag(config=True)
+    gamma_spectrum = spectrum_trait("CRAB_HEGRA", "gammas")
     output_dir = PathTrait(
         None, allow_none=True, file_ok=False, help="Output directory (created if missing)."
     ).tag(config=True)
