@@ -83,7 +83,7 @@ class EventSelection:
         """``TH_CONT`` for a θ table, ``RAD_MAX`` for a global θ."""
         if self.theta_table is not None:
             cont = float(self.theta_table.meta.get("TH_CONT", -1.0))
-            return {"TH_CONT": (cont, "containment of the RAD_MAX table (-1: optimised)")}
+            return {"TH_CONT": (cont, "RAD_MAX table containment (-1: optimised)")}
         return {"RAD_MAX": (u.Quantity(self.global_theta, u.deg).value, "global theta cut [deg]")}
 
     def gh_mask(self, events):
