@@ -63,7 +63,9 @@ def _compare(toy, tmp_path, gamma):
     ]
     assert run_tool(MakeIrfsTool(), argv=argv, cwd=tmp_path) == 0
     (ours,) = (tmp_path / "bank").glob("stereo/*/*.fits.gz")
+    assert ours.name.endswith("_gc0.5.fits.gz")  # a global cut stored as a table stays global
     with fits.open(stock) as s, fits.open(ours) as o:
+        assert o["EFFECTIVE AREA"].header["GH_CUT"] == 0.5 and "GH_CUTS" not in o
         a_stock = s["EFFECTIVE AREA"].data["EFFAREA"][0]
         a_ours = o["EFFECTIVE AREA"].data["EFFAREA"][0]
         for col in ("ENERG_LO", "THETA_LO"):

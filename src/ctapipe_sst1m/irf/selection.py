@@ -41,7 +41,7 @@ class EventSelection:
             raise SST1MInputError("give either a cuts file (--cuts) or --global-gammaness")
         self.min_multiplicity = min_multiplicity
         self.gh_table = self.theta_table = self.result = None
-        self.global_gammaness = global_gammaness
+        self.global_gammaness = self.global_cut_value = global_gammaness
         self.global_theta = global_theta
         self.header = {}
         if cuts_file is not None:
@@ -53,10 +53,14 @@ class EventSelection:
                 ) from None
             self.gh_table = self.result.gh_cuts
             self.theta_table = self.result.spatial_selection_table
-            self.header["GH_EFF"] = (
-                float(self.gh_table.meta.get("GH_EFF", -1.0)),
-                "efficiency of the G/H cut table (-1: optimised)",
-            )
+            if "GH_CUT" in self.gh_table.meta:  # a global cut stored as a table
+                self.global_cut_value = float(self.gh_table.meta["GH_CUT"])
+                self.header["GH_CUT"] = (self.global_cut_value, "global gammaness cut (g > cut)")
+            else:
+                self.header["GH_EFF"] = (
+                    float(self.gh_table.meta.get("GH_EFF", -1.0)),
+                    "efficiency of the G/H cut table (-1: optimised)",
+                )
             if self.result.multiplicity_cuts is not None:
                 self.min_multiplicity = max(
                     min_multiplicity, int(np.min(self.result.multiplicity_cuts["cut"]))
@@ -66,8 +70,8 @@ class EventSelection:
 
     @property
     def energy_dependent(self):
-        """True if the gammaness cut is a table."""
-        return self.gh_table is not None
+        """True if the gammaness cut is a table (not a global cut stored as one)."""
+        return self.gh_table is not None and "GH_CUT" not in self.header
 
     def theta_cut_table(self, reco_energy_bins):
         """The θ table (from the cuts file, or the global θ in every bin)."""

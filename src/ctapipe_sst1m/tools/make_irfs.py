@@ -94,7 +94,7 @@ class MakeIrfsTool(SST1MTool, tooling.IrfToolBase):
         self.meta = self.readers["gamma"].metadata()
         node = node_name(self.meta["ZEN_PNT"], self.meta["AZ_PNT"], self.meta["NSB"])
         gh_eff = self.selection.header.get("GH_EFF", (None,))[0]
-        tag = cut_tag(self.global_gammaness, gh_eff if gh_eff and gh_eff > 0 else None)
+        tag = cut_tag(self.selection.global_cut_value, gh_eff if gh_eff and gh_eff > 0 else None)
         directory = self.output_dir / self.tel_setup / node
         directory.mkdir(parents=True, exist_ok=True)
         name = irf_file_name(self.tel_setup, node, tag, self.point_like)
