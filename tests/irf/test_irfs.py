@@ -207,3 +207,15 @@ def test_aligned_read_equals_tableloader(toy):
     assert n_fast == n_joined and len(fast) == len(joined) > 100
     for name in fast.colnames:
         np.testing.assert_array_equal(u.Quantity(fast[name]).value, u.Quantity(joined[name]).value)
+
+
+def test_point_like_gammas_give_one_fov_bin(toy, tmp_path):
+    from gammapy.irf import EffectiveAreaTable2D, EnergyDispersion2D
+
+    path = make_irfs(toy, tmp_path, "--global-gammaness=0.5", "--point-like",
+                     gamma=("gamma_point", "stereo"))  # fmt: skip
+    aeff = EffectiveAreaTable2D.read(path, hdu="EFFECTIVE AREA")
+    # the toy source is 0.4° off axis: one bin [max(0, 0.4 - 1), 0.4 + 1]
+    np.testing.assert_allclose(aeff.axes["offset"].edges.to_value(u.deg), [0, 1.4], atol=1e-6)
+    assert aeff.data.max() > 1e4  # m², filled
+    assert EnergyDispersion2D.read(path, hdu="ENERGY DISPERSION").axes["offset"].nbin == 1

@@ -18,6 +18,7 @@ __all__ = [
     "add_weights",
     "point_like_fov_bins",
     "with_fov_bins",
+    "makers_for",
     "DEFAULTS_FILE",
     "IrfToolBase",
     "file_trait",
@@ -97,3 +98,12 @@ class IrfToolBase(Tool):
     def multiplicity(self):
         """Telescopes an event needs (configured, or 1 mono / 2 stereo)."""
         return self.min_multiplicity or (2 if self.tel_setup == "stereo" else 1)
+
+
+def makers_for(makers, point_like, events):
+    """The (aeff, edisp, psf, bkg) makers, with one FoV bin around point-like gammas."""
+    aeff, edisp, psf, bkg = makers
+    if point_like:
+        fov = point_like_fov_bins(events["true_source_fov_offset"].mean())
+        aeff, edisp, psf = (with_fov_bins(m, fov) for m in (aeff, edisp, psf))
+    return aeff, edisp, psf, bkg

@@ -35,7 +35,12 @@ class IrfBankTool(SST1MTool, Tool):
     ).tag(config=True)
     overwrite = Bool(False, help="Replace an existing listing file.").tag(config=True)
     aliases = {"bank": "IrfBankTool.bank", ("o", "output"): "IrfBankTool.output_path"}
-    flags = flag("overwrite", "IrfBankTool.overwrite", "replace the listing", "keep it")
+    flags = flag(
+        "overwrite",
+        "IrfBankTool.overwrite",
+        "Replace an existing listing file.",
+        "Refuse to replace an existing listing file.",
+    )
 
     def initialize(self, argv=None):
         """The bank directory may be given as the first (positional) argument."""

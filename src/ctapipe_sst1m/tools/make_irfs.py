@@ -1,9 +1,7 @@
 """sst1m-make-irfs: GADF IRFs of one MC node (zenith, azimuth, NSB) into an IRF bank.
 
-Argument wiring and the loop over DL2 chunks: the events come from
-`~ctapipe_sst1m.irf.events.SST1MDL2EventReader`, the cuts from
-`~ctapipe_sst1m.irf.selection.EventSelection`, the binning from ctapipe's IRF makers, the
-numbers from pyirf (`~ctapipe_sst1m.irf.response.IrfAccumulator`), the layout and headers
+Wiring and the chunk loop only: events from `SST1MDL2EventReader`, cuts from `EventSelection`,
+binning from ctapipe's IRF makers, numbers from pyirf (`IrfAccumulator`), layout and headers
 from `ctapipe_sst1m.irf.bank`.
 """
 
@@ -71,8 +69,18 @@ class MakeIrfsTool(SST1MTool, tooling.IrfToolBase):
         "chunk-size": "SST1MDL2EventReader.chunk_size",
     }
     flags = {
-        **flag("point-like", "MakeIrfsTool.point_like", "point-like IRFs", "full-enclosure IRFs"),
-        **flag("overwrite", "MakeIrfsTool.overwrite", "replace existing", "keep existing"),
+        **flag(
+            "point-like",
+            "MakeIrfsTool.point_like",
+            "Make point-like IRFs (θ cut applied, RAD_MAX HDU).",
+            "Make full-enclosure IRFs (no θ cut, PSF HDU).",
+        ),
+        **flag(
+            "overwrite",
+            "MakeIrfsTool.overwrite",
+            "Replace an existing IRF file of this node.",
+            "Refuse to replace an existing IRF file.",
+        ),
     }
     makers = [EffectiveArea2dMaker, EnergyDispersion2dMaker, PSF3DMaker, BackgroundRate2dMaker]
     classes = [SST1MDL2EventReader, *makers]
@@ -103,12 +111,9 @@ class MakeIrfsTool(SST1MTool, tooling.IrfToolBase):
     def start(self):
         gammas, self.acc = self.readers["gamma"], None
         for _, events in gammas:
-            if self.acc is None:
-                aeff, edisp, psf, bkg = self.makers
-                if gammas.point_like:
-                    fov = tooling.point_like_fov_bins(events["true_source_fov_offset"].mean())
-                    aeff, edisp, psf = (tooling.with_fov_bins(m, fov) for m in (aeff, edisp, psf))
-                self.acc = IrfAccumulator(aeff, edisp, psf, bkg, gammas.sim_info, gammas.point_like)
+            if self.acc is None:  # point-like gammas: one FoV bin around their offset
+                makers = tooling.makers_for(self.makers, gammas.point_like, events)
+                self.acc = IrfAccumulator(*makers, gammas.sim_info, gammas.point_like)
             gh = self.selection.gh_mask(events)
             selected = gh
             if self.point_like:

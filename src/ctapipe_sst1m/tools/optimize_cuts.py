@@ -58,7 +58,12 @@ class OptimizeCutsTool(SST1MTool, IrfToolBase):
         "min-events": "SST1MCutOptimizer.min_events",
         ("c", "config"): "Tool.config_files",
     }
-    flags = flag("overwrite", "OptimizeCutsTool.overwrite", "replace the output", "keep it")
+    flags = flag(
+        "overwrite",
+        "OptimizeCutsTool.overwrite",
+        "Replace an existing cuts file.",
+        "Refuse to replace an existing cuts file.",
+    )
     classes = [SST1MDL2EventReader, SST1MCutOptimizer]
 
     def setup(self):

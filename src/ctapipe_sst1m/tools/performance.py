@@ -61,7 +61,12 @@ class PerformanceTool(SST1MTool, IrfToolBase):
         ("c", "config"): "Tool.config_files",
         "min-events": "SST1MPerformance.min_events",
     }
-    flags = flag("overwrite", "PerformanceTool.overwrite", "replace outputs", "keep them")
+    flags = flag(
+        "overwrite",
+        "PerformanceTool.overwrite",
+        "Replace existing performance files.",
+        "Refuse to replace existing performance files.",
+    )
     classes = [SST1MDL2EventReader, SST1MPerformance]
 
     def setup(self):
