@@ -21,10 +21,12 @@ the synthetic files). Steps:
    includes the start-up (imports, ~5-20 s depending on the machine's load), so both tools are
    also timed once more with the imports done before the clock starts.
 
-Measured on the shared 2-core development machine (load average ~11, so wall times vary by
-up to 2x between runs), 10⁶ + 10⁶ events: without start-up stock 33.8 s, sst1m-make-irfs
-15.6 s (2.2x); command line 61-119 s against 63-70 s; peak RSS 1246 MB against 577 MB,
-sst1m-make-irfs 517 MB on a quarter of the input (flat up to the fixed ~450 MB of imports).
+Measured on the shared 2-core development machine (load average 7-12 from other jobs, so
+wall times vary by up to 2x between runs), 10⁶ + 10⁶ events, three runs of the command line:
+sst1m-make-irfs 63 / 70 / 57 s, stock 119 / 62 / 117 s (ratios 1.9, 0.9, 2.1); without
+start-up 47 s against 87 s (1.8x), and 15.6 s against 33.8 s (2.2x) when both ran in one warm
+process. Peak RSS 577 MB against 1246-1261 MB; sst1m-make-irfs 517 MB on a quarter of the
+input (ratio 1.12: flat above the ~450 MB of imported libraries).
 """
 
 import argparse
