@@ -1,0 +1,153 @@
+"""sst1m-make-irfs: GADF IRFs of one MC node (zenith, azimuth, NSB) into an IRF bank.
+
+Wiring and the chunk loop only: events from `SST1MDL2EventReader`, cuts from `EventSelection`,
+binning from ctapipe's IRF makers, numbers from pyirf (`IrfAccumulator`), layout and headers
+from `ctapipe_sst1m.irf.bank`.
+"""
+
+import astropy.units as u
+from astropy.io import fits
+from ctapipe.core import Provenance, ToolConfigurationError
+from ctapipe.core.traits import AstroQuantity, Bool, Float, flag
+from ctapipe.core.traits import Path as PathTrait
+from ctapipe.irf import (
+    BackgroundRate2dMaker,
+    EffectiveArea2dMaker,
+    EnergyDispersion2dMaker,
+    PSF3DMaker,
+)
+
+from ..core import SST1MTool
+from ..irf import tooling
+from ..irf.bank import cut_tag, irf_file_name, irf_header, node_name
+from ..irf.events import INSTRUMENT, SST1MDL2EventReader
+from ..irf.response import IrfAccumulator, cut_table_hdu
+from ..irf.selection import EventSelection
+
+__all__ = ["MakeIrfsTool", "main"]
+
+
+class MakeIrfsTool(SST1MTool, tooling.IrfToolBase):
+    """Make the IRFs (AEFF, EDISP, PSF or RAD_MAX, BKG) of one MC node."""
+
+    name = "sst1m-make-irfs"
+    description = __doc__
+    examples = """
+    sst1m-make-irfs --gamma g_diffuse.dl2.h5 --proton p.dl2.h5 --cuts cuts.fits --output-dir BANK
+    sst1m-make-irfs --gamma g.dl2.h5 --proton p.dl2.h5 --global-gammaness 0.75 --point-like \\
+        --tel-setup tel_021 --output-dir BANK
+    """
+    electron_file = tooling.file_trait("Optional electron MC DL2 added to the background.")
+    cuts_file = tooling.file_trait("Cuts file (sst1m-optimize-cuts or stock).")
+    global_gammaness = Float(
+        None, allow_none=True, help="Global gammaness cut (g > cut) instead of a cuts file."
+    ).tag(config=True)
+    point_like = Bool(False, help="Point-like IRFs (θ cut, RAD_MAX), not full-enclosure.").tag(
+        config=True
+    )
+    output_dir = PathTrait(
+        None, allow_none=True, file_ok=False, help="IRF bank directory (BANK/<setup>/<node>/)."
+    ).tag(config=True)
+    obs_time = AstroQuantity(
+        default_value=50 * u.h,
+        physical_type=u.physical.time,
+        help="Time the background weights are scaled to.",
+    ).tag(config=True)
+    global_theta = AstroQuantity(
+        default_value=0.2 * u.deg, physical_type=u.physical.angle, help="θ cut without a θ table."
+    ).tag(config=True)
+    electron_spectrum = tooling.spectrum_trait("IRFDOC_ELECTRON_SPECTRUM", "electrons")
+
+    aliases = {
+        **{k: f"MakeIrfsTool.{k}_file" for k in ("gamma", "proton", "electron")},
+        "cuts": "MakeIrfsTool.cuts_file",
+        "global-gammaness": "MakeIrfsTool.global_gammaness",
+        "global-theta": "MakeIrfsTool.global_theta",
+        "tel-setup": "MakeIrfsTool.tel_setup",
+        ("o", "output-dir"): "MakeIrfsTool.output_dir",
+        ("c", "config"): "Tool.config_files",
+        "chunk-size": "SST1MDL2EventReader.chunk_size",
+    }
+    flags = {
+        **flag(
+            "point-like",
+            "MakeIrfsTool.point_like",
+            "Make point-like IRFs (θ cut applied, RAD_MAX HDU).",
+            "Make full-enclosure IRFs (no θ cut, PSF HDU).",
+        ),
+        **flag(
+            "overwrite",
+            "MakeIrfsTool.overwrite",
+            "Replace an existing IRF file of this node.",
+            "Refuse to replace an existing IRF file.",
+        ),
+    }
+    makers = [EffectiveArea2dMaker, EnergyDispersion2dMaker, PSF3DMaker, BackgroundRate2dMaker]
+    classes = [SST1MDL2EventReader, *makers]
+
+    def setup(self):
+        if self.gamma_file is None or self.proton_file is None or self.output_dir is None:
+            raise ToolConfigurationError("give --gamma G_DL2 --proton P_DL2 --output-dir BANK")
+        tooling.apply_irf_defaults(self)
+        files = {"gamma": self.gamma_file, "proton": self.proton_file}
+        if self.electron_file is not None:
+            files["electron"] = self.electron_file
+        self.readers = {
+            k: SST1MDL2EventReader(p, self.tel_setup, parent=self) for k, p in files.items()
+        }
+        self.selection = EventSelection(
+            self.cuts_file, self.global_gammaness, self.global_theta, self.multiplicity
+        )
+        self.makers = [cls(parent=self) for cls in type(self).makers]
+        self.meta = self.readers["gamma"].metadata()
+        node = node_name(self.meta["ZEN_PNT"], self.meta["AZ_PNT"], self.meta["NSB"])
+        gh_eff = self.selection.header.get("GH_EFF", (None,))[0]
+        tag = cut_tag(self.selection.global_cut_value, gh_eff if gh_eff and gh_eff > 0 else None)
+        directory = self.output_dir / self.tel_setup / node
+        directory.mkdir(parents=True, exist_ok=True)
+        name = irf_file_name(self.tel_setup, node, tag, self.point_like)
+        self.pending = self.prepare_output(directory / name, suffix=".fits.gz")
+
+    def start(self):
+        gammas, self.acc = self.readers["gamma"], None
+        for _, events in gammas:
+            if self.acc is None:  # point-like gammas: one FoV bin around their offset
+                makers = tooling.makers_for(self.makers, gammas.point_like, events)
+                self.acc = IrfAccumulator(*makers, gammas.sim_info, gammas.point_like)
+            gh = self.selection.gh_mask(events)
+            selected = gh
+            if self.point_like:
+                selected = gh & self.selection.theta_mask(events, self.acc.reco_energy_bins)
+            self.acc.add_gammas(events[selected], events[gh])
+        for kind in ("proton", "electron"):
+            if kind in self.readers:
+                reader, spectrum = self.readers[kind], getattr(self, f"{kind}_spectrum")
+                for _, events in reader:
+                    events = events[self.selection.gh_mask(events)]
+                    tooling.add_weights(events, reader.sim_info, spectrum, self.obs_time)
+                    self.acc.add_background(events, self.obs_time)
+
+    def finish(self):
+        cuts, rad_max = dict(self.selection.header), None
+        if self.point_like:
+            cuts.update(self.selection.theta_header())
+            rad_max = self.selection.theta_cut_table(self.acc.reco_energy_bins)
+        header = irf_header(
+            self.tel_setup, INSTRUMENT[self.tel_setup], self.meta, cuts,
+            self.get_current_config(), self.point_like, obs_time=self.obs_time.to_value(u.s),
+        )  # fmt: skip
+        hdus = [fits.PrimaryHDU(), *self.acc.hdus(header, self.point_like, rad_max)]
+        if self.selection.energy_dependent:
+            hdus.append(cut_table_hdu(self.selection.gh_table, "GH_CUTS", header))
+        fits.HDUList(hdus).writeto(self.pending.path, overwrite=True)
+        self.pending.commit()
+        Provenance().add_output_file(str(self.pending.target), role="IRF")
+        self.log.info("IRFs written to %s", self.pending.target)
+
+
+def main():
+    MakeIrfsTool().run()
+
+
+if __name__ == "__main__":
+    main()
