@@ -183,12 +183,114 @@ def _print_performance(path):
             print(f"  {name:10s} {cells}   {entry['auc']:.3f}")
 
 
+def step_real_dl2(out):
+    """The real 2018 DL1 (with its tracking pointing) through the toy-MC mono models."""
+    dl1 = out / "real_data" / "SST1M2_20180822.dl1.h5"
+    run(
+        [
+            "sst1m-dl1-dl2",
+            "-i",
+            dl1,
+            "-m",
+            out / "models",
+            "--mode",
+            "mono",
+            "-o",
+            dl1.with_name("SST1M2_20180822.dl2.h5"),
+            "--overwrite",
+        ],
+        out / "logs" / "real_dl1_dl2.log",
+    )
+
+
+def step_irfs(out):
+    """Cuts, a point-like IRF file for the toy node and the performance plots (stereo)."""
+    dl2, irf = out / "dl2", out / "irf"
+    irf.mkdir(parents=True, exist_ok=True)
+    gamma, proton = dl2 / "gamma_point_test.dl2.h5", dl2 / "proton_test.dl2.h5"
+    cuts = irf / "cuts.fits"
+    events = ["--gamma", gamma, "--proton", proton]
+    run(
+        ["sst1m-optimize-cuts", *events, "-o", cuts, "--method", "efficiency", "--overwrite"],
+        out / "logs" / "optimize_cuts.log",
+    )
+    run(
+        [
+            "sst1m-make-irfs",
+            *events,
+            "--cuts",
+            cuts,
+            "--point-like",
+            "--output-dir",
+            irf / "bank",
+            "--overwrite",
+        ],
+        out / "logs" / "make_irfs.log",
+    )
+    run(["sst1m-irf-bank", irf / "bank"], out / "logs" / "irf_bank.log")
+    run(
+        [
+            "sst1m-performance",
+            *events,
+            "--cuts",
+            cuts,
+            "--output-dir",
+            irf / "performance",
+            "--overwrite",
+        ],
+        out / "logs" / "performance.log",
+    )
+
+
+def step_night(out):
+    """A short toy observation night of both telescopes, matched into stereo events."""
+    night = out / "night"
+    run(
+        [
+            "sst1m-simulate-night",
+            "--date",
+            "2024-03-05",
+            "--target",
+            "Crab",
+            "--n-runs",
+            4,
+            "--runs-per-wobble",
+            1,
+            "--seed",
+            1,
+            "--output-dir",
+            night / "dl1",
+            "--overwrite",
+            "--ObservingConditions.cloud_runs=[3]",
+        ],
+        out / "logs" / "simulate_night.log",
+    )
+    run(
+        [
+            "sst1m-dl1-stereo",
+            "--tel1",
+            night / "dl1" / "SST1M1_*.dl1.h5",
+            "--tel2",
+            night / "dl1" / "SST1M2_*.dl1.h5",
+            "-o",
+            night / "stereo.dl1.h5",
+            "--method",
+            "auto",
+            "--overwrite",
+        ],
+        out / "logs" / "night_stereo.log",
+    )
+
+
 STEPS = [
     ("instrument summary", step_instrument),
     ("real DigiCam data: R0 -> DL1", step_real_data),
     ("toy Monte Carlo production", step_toy_mc),
     ("random-forest training", step_training),
     ("DL1 -> DL2 on test samples", step_dl2),
+    ("real DigiCam data: DL1 -> DL2 (mono)", step_real_dl2),
+    ("cuts, IRFs and performance", step_irfs),
+    ("toy observation night: DL1 of both telescopes -> stereo", step_night),
 ]
 
 
