@@ -64,3 +64,28 @@ def test_tools_refuse_stray_command_line_words(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "unexpected argument(s) stereo" in err
     assert "unexpected argument(s) extra" in err
+
+
+def test_commit_refuses_a_file_with_lost_writes(tmp_path):
+    """A hole before the end of the file (what a full disk leaves) fails the commit."""
+    import errno
+    import os
+
+    from ctapipe_sst1m.core import PendingOutput
+
+    target = tmp_path / "out.h5"
+    pending = PendingOutput(target)
+    with open(pending.path, "wb") as f:
+        f.seek(10 * 1024 * 1024)  # a sparse gap: data that never reached the disk
+        f.write(b"end")
+    fd = os.open(pending.path, os.O_RDONLY)
+    try:
+        if os.lseek(fd, 0, os.SEEK_HOLE) >= os.fstat(fd).st_size:
+            pytest.skip("this file system does not report holes (SEEK_HOLE)")
+    finally:
+        os.close(fd)
+    with pytest.raises(OSError) as info:
+        pending.commit()
+    assert info.value.errno == errno.ENOSPC
+    assert str(target) in str(info.value)
+    assert not target.exists()

@@ -16,6 +16,8 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from .write_check import check_written
+
 __all__ = ["PendingOutput", "atomic_output", "atomic_savefig"]
 
 
@@ -53,9 +55,15 @@ class PendingOutput:
         self.committed = False
 
     def commit(self):
-        """Move the completed temporary file onto the target name."""
+        """Move the completed temporary file onto the target name.
+
+        A file whose writes were lost (full disk, see `check_written`) raises ``OSError``
+        instead and is not committed.
+        """
         if not self.path.exists():
             raise RuntimeError(f"nothing was written to {self.target}")
+        if self.path.is_file():
+            check_written(self.path, name=self.target)
         os.replace(self.path, self.target)
         self.committed = True
         return self.target
