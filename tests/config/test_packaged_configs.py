@@ -6,10 +6,15 @@
 
 from pathlib import Path
 
+import ctapipe.tools.compute_irf  # noqa: F401  (IrfTool, a section of irf_stock.yaml)
+import ctapipe.tools.optimize_event_selection  # noqa: F401  (EventSelectionOptimizer)
 import ctapipe.tools.process  # noqa: F401  (ProcessorTool, the section of the DL1 configs)
 import pytest
 
 import ctapipe_sst1m.tools.dl1_stereo  # noqa: F401
+import ctapipe_sst1m.tools.make_irfs  # noqa: F401
+import ctapipe_sst1m.tools.optimize_cuts  # noqa: F401
+import ctapipe_sst1m.tools.performance  # noqa: F401
 import ctapipe_sst1m.tools.r0_dl1  # noqa: F401
 import ctapipe_sst1m.tools.train_models  # noqa: F401
 from ctapipe_sst1m.core import check_config, packaged_config_path, read_config_file

@@ -13,12 +13,13 @@ from ctapipe.io import TableLoader, read_table
 
 from ctapipe_sst1m.core.errors import SST1MInputError
 from ctapipe_sst1m.instrument import sst1m_subarray
+from ctapipe_sst1m.io.clock import tai_ns_to_time
 from ctapipe_sst1m.simulation import CameraNoiseModel
 from ctapipe_sst1m.simulation.catalogue import resolve_target
 from ctapipe_sst1m.simulation.clocks import apply_dead_time, era_for_date, swat_event_ids
 from ctapipe_sst1m.simulation.night import run_night
 from ctapipe_sst1m.simulation.night_files import pedestal_waveform
-from ctapipe_sst1m.stereo.timestamps import ns_to_time, time_to_ns
+from ctapipe_sst1m.stereo.timestamps import time_to_ns
 from ctapipe_sst1m.tools.dl1_stereo import DL1StereoTool
 from ctapipe_sst1m.tools.simulate_night import SimulateNightTool
 
@@ -303,7 +304,7 @@ def _match(night, tmp_path, *extra):
         ("swat_night", "SWATEventIDs", ()),
         # the toy camera clocks jitter by 2 µs: a 20 µs half width instead of the default
         # 1 ms keeps accidental pairs of mono events below 0.1 %
-        ("prewr_night", "SlidingWindow", ("--SlidingWindow.window_half_width_ns=20000",)),
+        ("prewr_night", "SlidingWindow", ("--SlidingWindow.window_half_width=20 us",)),
     ],
 )
 def test_stereo_matching_recovers_the_injected_coincidences(request, tmp_path, name, method, extra):
@@ -407,13 +408,13 @@ def test_schedule_starts_at_the_start_zenith_and_splits_the_wobbles():
     assert [r.wobble_index for r in runs] == [0, 0, 0, 1, 1, 1]
     assert runs[3].start_ns - runs[2].start_ns == (40 + 60) * 10**9  # wobble gap
     assert runs[1].start_ns - runs[0].start_ns == (40 + 5) * 10**9  # run gap
-    start = AltAz(obstime=ns_to_time(runs[0].start_ns), location=location)
+    start = AltAz(obstime=tai_ns_to_time(runs[0].start_ns), location=location)
     assert 90 - mrk421.transform_to(start).alt.deg == pytest.approx(25.0, abs=0.05)
-    later = AltAz(obstime=ns_to_time(runs[0].start_ns + 600 * 10**9), location=location)
+    later = AltAz(obstime=tai_ns_to_time(runs[0].start_ns + 600 * 10**9), location=location)
     assert 90 - mrk421.transform_to(later).alt.deg > 25.5  # setting
     # the Crab never reaches 25 deg at Ondrejov: the night starts at its culmination (28 deg)
     _, crab = resolve_target("Crab")
     first = NightSchedule(date="2024-03-05", n_runs=1).plan(crab, location, conditions)[0]
-    frame = AltAz(obstime=ns_to_time(first.start_ns), location=location)
+    frame = AltAz(obstime=tai_ns_to_time(first.start_ns), location=location)
     culmination = location.lat.deg - crab.dec.deg
     assert 90 - crab.transform_to(frame).alt.deg == pytest.approx(culmination, abs=0.05)

@@ -54,6 +54,7 @@ def _import_components():
     import ctapipe.calib  # noqa: F401
     import ctapipe.image  # noqa: F401
     import ctapipe.io  # noqa: F401
+    import ctapipe.irf  # noqa: F401
     import ctapipe.reco  # noqa: F401
     from ctapipe.core.plugins import detect_and_import_plugins
 

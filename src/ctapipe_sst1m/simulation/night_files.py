@@ -20,6 +20,7 @@ from ctapipe.containers import (
     EventType,
     ObservationBlockContainer,
     ObservingMode,
+    PixelStatus,
     PointingMode,
     R1CameraContainer,
     SchedulingBlockContainer,
@@ -34,8 +35,8 @@ from traitlets.config import Config
 from ..calib.monitoring import PedestalMonitor
 from ..core.config import packaged_config_path, read_config_file
 from ..core.signals import raise_if_interrupted
+from ..io.clock import tai_ns_to_time
 from ..io.datamodel import DL1_IMAGE_STATISTICS_TABLE, DL1_TEL_PARAMETERS_GROUP, tel_path
-from ..stereo.timestamps import ns_to_time
 from .observation import grid_times, interpolate_altaz, write_telescope_pointing
 
 __all__ = [
@@ -50,7 +51,13 @@ __all__ = [
 ]
 
 #: sections of the ``sst1m-r0-dl1`` data defaults used by the night's DL1 processing
-DL1_SECTIONS = ("ImageProcessor", "ImageCleanerSST", "LocalPeakWindowSum", "PedestalMonitor")
+DL1_SECTIONS = (
+    "CameraCalibrator",
+    "ImageProcessor",
+    "ImageCleanerSST",
+    "LocalPeakWindowSum",
+    "PedestalMonitor",
+)
 #: SST1M1 is telescope 21, SST1M2 telescope 22 (raw-data names)
 FILE_PREFIX = {21: "SST1M1", 22: "SST1M2"}
 
@@ -66,6 +73,10 @@ def dl1_defaults():
     return Config({k: data[k] for k in DL1_SECTIONS if k in data})
 
 
+#: what the SST-1M source sets for every pixel of a calibrated event
+_PIXEL_STORED = np.uint8(PixelStatus.HIGH_GAIN_STORED | PixelStatus.DVR_0)
+
+
 class RunHeader:
     """The run-level information ctapipe's ``DataWriter`` asks its event source for."""
 
@@ -77,7 +88,7 @@ class RunHeader:
         self.subarray = subarray
         self.obs_ids = [plan.obs_id]
         ra, dec = plan.wobble.ra.to_value(u.deg), plan.wobble.dec.to_value(u.deg)
-        start = ns_to_time(plan.start_ns)
+        start = tai_ns_to_time(plan.start_ns)
         self.observation_blocks = {
             plan.obs_id: ObservationBlockContainer(
                 obs_id=plan.obs_id,
@@ -117,7 +128,15 @@ class RunWriter(Component):
         )
         n_pixels = waveform.shape[1]
         event.r1.tel[tel_id] = R1CameraContainer(
-            waveform=waveform, selected_gain_channel=np.zeros(n_pixels, dtype=np.int8)
+            waveform=waveform,
+            selected_gain_channel=np.zeros(n_pixels, dtype=np.int8),
+            pixel_status=np.full(n_pixels, _PIXEL_STORED, dtype=np.uint8),
+            event_type=EventType.SKY_PEDESTAL,
+            event_time=time,
+        )
+        # the monitor calibrates pedestals like images (CameraCalibrator): no pixel is flagged
+        event.monitoring.tel[tel_id].camera.coefficients.outlier_mask = np.zeros(
+            (1, n_pixels), dtype=bool
         )
         return event
 
@@ -134,7 +153,7 @@ class RunWriter(Component):
         process = ImageProcessor(subarray=self.subarray, parent=self)
         writer = DataWriter(event_source=header, output_path=path, overwrite=False, parent=self)
         pt_alt, pt_az = interpolate_altaz(run.pointing_grid_ns, *run.pointing[tel_id], rec.time_ns)
-        times = ns_to_time(rec.time_ns)
+        times = tai_ns_to_time(rec.time_ns)
         nsb = sim.nsb_rate_at(plan, rec.true_time_ns)
         statistics = None
         event_ids, levels = [], []

@@ -6,7 +6,7 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
-from ..stereo.timestamps import ns_to_time
+from ..io.clock import tai_ns_to_time
 from .observation import NS
 
 __all__ = ["night_truth", "run_summary", "truth_rows"]
@@ -50,7 +50,7 @@ def run_summary(run, files):
         "wobble": plan.wobble_name,
         "wobble_ra_deg": float(plan.wobble.ra.deg),
         "wobble_dec_deg": float(plan.wobble.dec.deg),
-        "start_utc": ns_to_time(plan.start_ns).utc.isot,
+        "start_utc": tai_ns_to_time(plan.start_ns).utc.isot,
         "start_ns": int(plan.start_ns),
         "planned_duration_s": plan.planned_duration_ns / NS,
         "duration_s": plan.duration_ns / NS,

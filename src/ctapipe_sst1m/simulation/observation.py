@@ -30,8 +30,9 @@ from ctapipe.core.traits import AstroQuantity, Float, Int, List, Unicode
 from ctapipe.io import write_table
 
 from ..core.errors import SST1MInputError
+from ..io.clock import tai_ns_to_time
 from ..io.datamodel import DL0_TEL_POINTING_GROUP, tel_path
-from ..stereo.timestamps import ns_to_time, time_to_ns
+from ..stereo.timestamps import time_to_ns
 
 __all__ = [
     "NightSchedule",
@@ -344,4 +345,4 @@ def run_pointing_grid(run, step_s=1.0):
 
 def grid_times(grid_ns):
     """astropy Time (TAI) of integer-ns grid times."""
-    return Time(ns_to_time(grid_ns), scale="tai")
+    return Time(tai_ns_to_time(grid_ns), scale="tai")
