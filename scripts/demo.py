@@ -16,6 +16,7 @@ from pathlib import Path
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SST1M_SHARED_DIR", REPO.parent / "shared"))
+CALIBRATION_TEL1 = SHARED / "reference/sst1mpipe-data/averaged_calib_param_v2_2023_2024_tel1.h5"
 CALIBRATION_TEL2 = SHARED / "reference/sst1mpipe-data/averaged_calib_param_v2_2023_2024_tel2.h5"
 
 # toy MC sample sizes: enough for forests that learn something, small enough for a few minutes
@@ -55,23 +56,33 @@ def step_instrument(out):
     )
 
 
+#: the example files carry no TARGET header; the demo says where the telescope pointed (Crab)
+DEMO_POINTING = ["--SST1MEventSource.pointing_ra=83.633", "--SST1MEventSource.pointing_dec=22.0145"]
+REAL_FILES = {
+    # name in demo_output: (file in the protozfits wheel, calibration of that telescope)
+    "SST1M2_20180822": ("example_SST1M_20180822.fits.fz", CALIBRATION_TEL2),
+    "SST1M1_20171031": ("example_100evts.fits.fz", CALIBRATION_TEL1),
+}
+
+
 def step_real_data(out):
-    """The real 2018 DigiCam sample shipped with protozfits, raw → DL1."""
+    """The real DigiCam samples shipped with protozfits (2018 tel 22, 2017 tel 21), raw → DL1."""
     from importlib.resources import files
 
-    raw = Path(str(files("protozfits") / "tests/resources/example_SST1M_20180822.fits.fz"))
-    if CALIBRATION_TEL2.is_file():
-        calibration = f"--DigiCamR0Corrections.calibration_file={CALIBRATION_TEL2}"
-        print(f"calibration: {CALIBRATION_TEL2}")
-    else:
-        calibration = "--DigiCamR0Corrections.use_nominal_calibration=True"
-        print(f"calibration: nominal ({CALIBRATION_TEL2} not found)")
-    dl1 = out / "real_data" / "SST1M2_20180822.dl1.h5"
-    dl1.parent.mkdir(parents=True, exist_ok=True)
-    run(
-        ["sst1m-r0-dl1", "-i", raw, "-o", dl1, calibration, "--overwrite"],
-        out / "logs" / "r0_dl1.log",
-    )
+    resources = Path(str(files("protozfits") / "tests/resources"))
+    (out / "real_data").mkdir(parents=True, exist_ok=True)
+    for name, (raw, calibration_file) in REAL_FILES.items():
+        if calibration_file.is_file():
+            calibration = f"--DigiCamR0Corrections.calibration_file={calibration_file}"
+        else:
+            calibration = "--DigiCamR0Corrections.use_nominal_calibration=True"
+            print(f"calibration: nominal ({calibration_file} not found)")
+        dl1 = out / "real_data" / f"{name}.dl1.h5"
+        run(
+            ["sst1m-r0-dl1", "-i", resources / raw, "-o", dl1, calibration, *DEMO_POINTING]
+            + ["--overwrite"],
+            out / "logs" / f"r0_dl1_{name}.log",
+        )
 
 
 def step_toy_mc(out):
@@ -184,8 +195,9 @@ def _print_performance(path):
 
 
 def step_real_dl2(out):
-    """The real 2018 DL1 (with its tracking pointing) through the toy-MC mono models."""
-    dl1 = out / "real_data" / "SST1M2_20180822.dl1.h5"
+    """The real 2017 tel-21 DL1 (with its tracking pointing) through the toy-MC mono models
+    (the 2018 sample is NSB only: one image survives cleaning)."""
+    dl1 = out / "real_data" / "SST1M1_20171031.dl1.h5"
     run(
         [
             "sst1m-dl1-dl2",
@@ -196,7 +208,7 @@ def step_real_dl2(out):
             "--mode",
             "mono",
             "-o",
-            dl1.with_name("SST1M2_20180822.dl2.h5"),
+            dl1.with_name("SST1M1_20171031.dl2.h5"),
             "--overwrite",
         ],
         out / "logs" / "real_dl1_dl2.log",
