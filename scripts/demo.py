@@ -223,7 +223,8 @@ def step_irfs(out):
     cuts = irf / "cuts.fits"
     events = ["--gamma", gamma, "--proton", proton]
     run(
-        ["sst1m-optimize-cuts", *events, "-o", cuts, "--method", "efficiency", "--overwrite"],
+        ["sst1m-optimize-cuts", *events, "-o", cuts, "--method", "efficiency"]
+        + ["--min-events", 30, "--overwrite"],
         out / "logs" / "optimize_cuts.log",
     )
     run(
@@ -246,6 +247,8 @@ def step_irfs(out):
             *events,
             "--cuts",
             cuts,
+            "--min-events",
+            5,
             "--output-dir",
             irf / "performance",
             "--overwrite",
@@ -257,6 +260,7 @@ def step_irfs(out):
 def step_night(out):
     """A short toy observation night of both telescopes, matched into stereo events."""
     night = out / "night"
+    night.mkdir(parents=True, exist_ok=True)
     run(
         [
             "sst1m-simulate-night",
