@@ -50,7 +50,8 @@ from ctapipe.io import DataLevel, EventSource
 from ..instrument import MC_TEL_IDS, sst1m_subarray
 from ..version import __version__  # noqa: F401  (ctapipe-info --plugins reports it)
 from .camera import CameraNoiseModel, ClusterTrigger
-from .image_model import ShowerImageModel, render_expected_image, signal_times
+from .image_model import ShowerImageModel
+from .rendering import CameraPixels, measured_images
 from .showers import ShowerGenerator
 
 __all__ = ["SST1MToyEventSource", "TOY_SUFFIX"]
@@ -281,23 +282,16 @@ class SST1MToyEventSource(EventSource):
             self._pointing_az,
             self.shower_generator.primary_id,
         )
-        candidate = self.trigger.can_trigger(view.intensity, self.camera_noise.pixel_noise_variance)
-        candidate &= view.reaches_camera(self._camera_radius, self._blur)
-        shower_idx, tel_idx = np.nonzero(candidate)
+        pixels = CameraPixels(
+            self._pix_lon, self._pix_lat, self._pix_area, self._blur, self._camera_radius
+        )
         parts = []
-        for start in range(0, len(shower_idx), _RENDER_BATCH):
-            s = shower_idx[start : start + _RENDER_BATCH]
-            t = tel_idx[start : start + _RENDER_BATCH]
-            flat = view.take(s, t)
-            expected = render_expected_image(
-                flat, self._pix_lon, self._pix_lat, self._pix_area, self._blur
-            )
-            times = signal_times(flat, self._pix_lon, self._pix_lat, self.camera_noise.signal_time)
-            true_pe, signal, charge, peak_time = self.camera_noise.measure(
-                noise_rng, expected, times
-            )
-            triggered, n_patches = self.trigger(charge)
-            keep = triggered
+        n_candidates = 0
+        for s, t, measured, keep, n_patches in measured_images(
+            view, pixels, self.camera_noise, self.trigger, noise_rng, _RENDER_BATCH
+        ):
+            n_candidates += len(s)
+            true_pe, signal, charge, peak_time = measured
             parts.append(
                 dict(
                     shower=s[keep],
@@ -317,7 +311,7 @@ class SST1MToyEventSource(EventSource):
             "chunk %d: %d showers, %d candidate images, %d triggered images",
             chunk,
             n,
-            len(shower_idx),
+            n_candidates,
             len(images["shower"]),
         )
         return showers, view, images, wave_rng

@@ -36,7 +36,7 @@ from .camera import CameraNoiseModel, ClusterTrigger
 from .catalogue import resolve_target
 from .clocks import ERAS, TelescopeClocks, apply_dead_time, era_for_date, swat_event_ids
 from .geometry import altaz_to_telescope_frame
-from .image_model import ShowerImageModel, render_expected_image, signal_times
+from .image_model import ShowerImageModel
 from .observation import (
     NS,
     NightSchedule,
@@ -47,6 +47,7 @@ from .observation import (
     interpolate_altaz,
     run_pointing_grid,
 )
+from .rendering import CameraPixels, measured_images
 from .showers import PRIMARY_IDS, ShowerGenerator
 
 __all__ = [
@@ -332,20 +333,14 @@ class NightSimulator(TelescopeComponent):
     def _images(self, light_rng, noise_rng, showers, p_alt, p_az, primary_id, transmission):
         view = self.image_model.view(light_rng, showers, self.positions, p_alt, p_az, primary_id)
         view.intensity = view.intensity * transmission
-        candidate = self.trigger.can_trigger(view.intensity, self.camera_noise.pixel_noise_variance)
-        candidate &= view.reaches_camera(self._camera_radius, self._blur)
-        shower_idx, tel_idx = np.nonzero(candidate)
+        pixels = CameraPixels(
+            self._pix_lon, self._pix_lat, self._pix_area, self._blur, self._camera_radius
+        )
         parts = []
-        for start in range(0, len(shower_idx), _RENDER_BATCH):
-            s = shower_idx[start : start + _RENDER_BATCH]
-            t = tel_idx[start : start + _RENDER_BATCH]
-            flat = view.take(s, t)
-            expected = render_expected_image(
-                flat, self._pix_lon, self._pix_lat, self._pix_area, self._blur
-            )
-            times = signal_times(flat, self._pix_lon, self._pix_lat, self.camera_noise.signal_time)
-            _, _, charge, peak_time = self.camera_noise.measure(noise_rng, expected, times)
-            triggered, n_patches = self.trigger(charge)
+        for s, t, measured, triggered, n_patches in measured_images(
+            view, pixels, self.camera_noise, self.trigger, noise_rng, _RENDER_BATCH
+        ):
+            _, _, charge, peak_time = measured
             parts.append(
                 dict(
                     shower=s[triggered],
