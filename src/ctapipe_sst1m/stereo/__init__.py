@@ -6,7 +6,7 @@ Matchers (ctapipe ``Component``\\ s, usable by any two-telescope pipeline)::
     i1, i2 = WhiteRabbitClosest()(table_tel1, table_tel2)
 """
 
-from .core import coincidence_profile, nearest_unique_pairs, refine_offset
+from .core import coincidence_profile, nearest_unique_pairs, peak_width, refine_offset
 from .geometry import StereoGeometryQuery, TableHillasReconstructor, hillas_stereo_geometry
 from .matching import (
     ERA_SWAT,
@@ -36,6 +36,7 @@ __all__ = [
     "hillas_stereo_geometry",
     "matcher_name_for_date",
     "nearest_unique_pairs",
+    "peak_width",
     "refine_offset",
     "time_to_ns",
 ]
