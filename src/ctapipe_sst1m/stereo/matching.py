@@ -265,8 +265,10 @@ class WhiteRabbitClosest(EventMatcher):
         """Match integer-ns streams; returns ``(i1, i2, MatchDiagnostics)``."""
         max_diff = to_ns(self.max_time_diff)
         i1, i2, n_ambiguous = nearest_unique_pairs(t1 + offset_ns, t2, max_diff)
-        return i1, i2, self._diagnostics(
-            t1, t2, i1, n_ambiguous, offset_ns, pair_half_width_ns=max_diff
+        return (
+            i1,
+            i2,
+            self._diagnostics(t1, t2, i1, n_ambiguous, offset_ns, pair_half_width_ns=max_diff),
         )
 
 
@@ -282,8 +284,9 @@ class SlidingWindow(EventMatcher):
     the :class:`WhiteRabbitClosest` rule, first within the half width; the pairs' time
     differences then give the width σ of the coincidence peak (`~.core.peak_width`: clock
     jitter and drift, whatever they are; raised by two standard errors of its estimate, a
-    factor 1 + 2.3/√n for n pairs) and the events are paired again within ``pair_n_sigma`` σ (between ``min_pair_half_width`` and the half width), which keeps
-    accidental pairs of mono events as rare as the clocks allow. ``pair_half_width`` fixes
+    factor 1 + 2.3/√n for n pairs) and the events are paired again within ``pair_n_sigma`` σ
+    (between ``min_pair_half_width`` and the half width), which keeps accidental pairs of
+    mono events as rare as the clocks allow. ``pair_half_width`` fixes
     that window instead.
     """
 
@@ -487,14 +490,18 @@ class SWATEventIDs(EventMatcher):
             n_rejected = int(np.count_nonzero(~good))
             i1, i2 = i1[good], i2[good]
             offset = offset_ns + median
-        return i1, i2, self._diagnostics(
-            t1,
-            t2,
+        return (
             i1,
-            n_ambiguous,
-            offset,
-            n_rejected=n_rejected,
-            pair_half_width_ns=to_ns(self.max_time_diff),
+            i2,
+            self._diagnostics(
+                t1,
+                t2,
+                i1,
+                n_ambiguous,
+                offset,
+                n_rejected=n_rejected,
+                pair_half_width_ns=to_ns(self.max_time_diff),
+            ),
         )
 
 
