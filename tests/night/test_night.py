@@ -449,3 +449,26 @@ def test_default_night_spans_the_zenith_range_of_a_whole_night(target, first):
     fixed = NightSchedule(date="2024-03-05", n_runs=4, start_time="2024-03-05T20:00:00")
     runs = fixed.plan(coord, location, ObservingConditions())
     assert runs[1].start_ns - runs[0].start_ns == (40 + 5) * 10**9
+
+
+def test_night_tool_starts_without_the_reconstruction_stack():
+    """Lazy imports: the toy night needs neither ctapipe.reco nor scikit-learn at start-up,
+    and the configuration check still knows a class that only the full import provides."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from ctapipe_sst1m.tools.simulate_night import SimulateNightTool\n"
+        "SimulateNightTool().initialize(['--n-runs=2'])\n"
+        "print(sorted(m for m in ('sklearn', 'ctapipe.reco', 'ctapipe.irf') if m in sys.modules))\n"
+        "from traitlets.config import Config\n"
+        "from ctapipe_sst1m.core.config import check_config\n"
+        "check_config(Config({'EnergyRegressor': {'n_jobs': 1}}))\n"
+        "print('sklearn' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
+    ).stdout.split("\n")
+    assert out[0] == "[]"
+    assert out[1] == "True"

@@ -7,7 +7,6 @@ Matchers (ctapipe ``Component``\\ s, usable by any two-telescope pipeline)::
 """
 
 from .core import coincidence_profile, nearest_unique_pairs, peak_width, refine_offset
-from .geometry import StereoGeometryQuery, TableHillasReconstructor, hillas_stereo_geometry
 from .matching import (
     ERA_SWAT,
     ERA_WHITE_RABBIT,
@@ -40,3 +39,15 @@ __all__ = [
     "refine_offset",
     "time_to_ns",
 ]
+
+#: names of the stereo geometry, imported on first use: it needs ctapipe.reco (and with it
+#: scikit-learn), which the matchers and the toy nights do not
+_GEOMETRY = ("StereoGeometryQuery", "TableHillasReconstructor", "hillas_stereo_geometry")
+
+
+def __getattr__(name):
+    if name in _GEOMETRY:
+        from . import geometry
+
+        return getattr(geometry, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
