@@ -221,7 +221,7 @@ def pedestal_waveform(camera_noise, rng, readout):
     """
     n_pixels = readout.n_pixels
     sample_ns = 1.0 / readout.sampling_rate.to_value("GHz")
-    window_samples = max(camera_noise.integration_window / sample_ns, 1.0)
+    window_samples = max(camera_noise.ns("integration_window") / sample_ns, 1.0)
     sigma = np.sqrt(camera_noise.pixel_noise_variance / window_samples)
     shape = (1, n_pixels, readout.n_samples)
     return (sigma * rng.standard_normal(shape)).astype(np.float32)

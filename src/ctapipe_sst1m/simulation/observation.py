@@ -28,13 +28,14 @@ from astropy.coordinates import AltAz, SkyCoord
 from astropy.table import Table
 from astropy.time import Time
 from ctapipe.core import Component
-from ctapipe.core.traits import AstroQuantity, Bool, Float, Int, List, Unicode
+from ctapipe.core.traits import Bool, Float, Int, List, Unicode
 from ctapipe.io import write_table
 
 from ..core.errors import SST1MInputError
 from ..io.clock import tai_ns_to_time
 from ..io.datamodel import DL0_TEL_POINTING_GROUP, tel_path
 from ..stereo.timestamps import time_to_ns
+from .quantities import UnitQuantity
 
 __all__ = [
     "NightSchedule",
@@ -46,23 +47,6 @@ __all__ = [
 ]
 
 NS = 1_000_000_000
-
-
-class UnitQuantity(AstroQuantity):
-    """An `AstroQuantity` that also takes a bare number, read in the unit of its default.
-
-    ``--run-duration 40`` then means 40 s and ``--run-duration "10 min"`` still works.
-    """
-
-    def validate(self, obj, value):
-        if isinstance(value, str):
-            try:
-                value = float(value)
-            except ValueError:
-                pass
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            value = value * self.default_value.unit
-        return super().validate(obj, value)
 
 
 @dataclass
