@@ -208,7 +208,7 @@ def _build_night(root, chain):
         run_duration=RUN_DURATION_S,
         config={
             "NightSimulator": {"source_flux_scale": SOURCE_FLUX_SCALE},
-            "NightSchedule": {"run_gap": RUN_GAP, "wobble_gap": RUN_GAP},
+            "NightSchedule": {"run_gap": RUN_GAP, "wobble_gap": RUN_GAP, "spread_runs": False},
         },
         extra_args=("--runs-per-wobble=1",),
     )

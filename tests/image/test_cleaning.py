@@ -1,5 +1,6 @@
 """ImageCleanerSST on synthetic DigiCam images with known answers."""
 
+import astropy.units as u
 import numpy as np
 import pytest
 from ctapipe.containers import CameraMonitoringContainer, StatisticsContainer
@@ -72,6 +73,23 @@ def test_cleaning_set_validation():
     # missing keys take the sst1mpipe defaults
     s = CleaningSet.from_dict({"min_nsb_level": 1})
     assert (s.picture_threshold_pe, s.boundary_threshold_pe, s.time_limit_ns) == (8.0, 4.0, 8.0)
+    assert s.time_limit == 8 * u.ns
+
+
+def test_cleaning_set_time_limit_is_a_duration_and_reads_the_sst1mpipe_name():
+    assert CleaningSet.from_dict({"time_limit": "6 ns"}).time_limit_ns == 6.0
+    assert CleaningSet.from_dict({"time_limit": 0.005 * u.us}).time_limit_ns == pytest.approx(5)
+    legacy = CleaningSet.from_dict({"time_limit_ns": 7})  # sst1mpipe JSON
+    assert legacy.time_limit == 7 * u.ns
+    assert legacy.to_dict()["time_limit"] == "7.0 ns"
+    assert "time_limit_ns" not in legacy.to_dict()
+    assert CleaningSet.from_dict(legacy.to_dict()) == legacy
+    with pytest.raises(TraitError, match="duration with its unit"):
+        CleaningSet.from_dict({"time_limit": 8})  # a bare number is refused
+    with pytest.raises(TraitError, match="duration with its unit"):
+        CleaningSet.from_dict({"time_limit": "8 m"})
+    with pytest.raises(TraitError, match="keep one"):
+        CleaningSet.from_dict({"time_limit": "8 ns", "time_limit_ns": 8})
 
 
 def test_config_order_independent_and_per_telescope(subarray):
@@ -156,7 +174,7 @@ def test_time_cleaning_removes_late_pixel(geom):
     times = np.full(N_PIXELS, 30.0)
     late = np.flatnonzero(blob)[-1]
     times[late] = 60.0  # 30 ns off, > 8 ns limit from every neighbour
-    cset = CleaningSet(time_limit_ns=8.0, min_time_neighbors=1)
+    cset = CleaningSet(time_limit=8.0 * u.ns, min_time_neighbors=1)
     mask = sst1m_clean(geom, image, times, cset)
     assert not mask[late]
     assert mask.sum() == blob.sum() - 1

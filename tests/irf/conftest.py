@@ -1,111 +1,81 @@
-"""Session fixture of the IRF tests: a small toy production run through the real commands.
+"""Session fixture of the IRF tests: the shared chain's 20° node plus point-like gammas.
 
-``sst1m-simulate`` (in-process) for training gammas/protons and for the IRF samples
-(point-like gammas at 0.4°, diffuse gammas, diffuse protons), the stereo geometry
-(`stereo_geometry.add_stereo_geometry`, the vectorised HillasReconstructor), small
-``sst1m-train-models`` forests (mono + stereo), then ``sst1m-dl1-dl2`` in mono and stereo mode
-and stock ``ctapipe-apply-models`` (stereo models) on the diffuse gammas. Smaller scatter
-radius and view cone than the production defaults raise the trigger fraction so that the
-samples stay small.
+The diffuse gammas and protons, their mono and stereo DL2 and the models are those of the
+shared end-to-end products (fixture ``chain``, tests/helpers/chain.py: ``sst1m-simulate`` with
+telescope ids 21/22, ``sst1m-train-models``, ``sst1m-dl1-dl2``), so that they are simulated,
+trained and reconstructed once per test run for every suite. This fixture adds what only the
+IRF tests need, through the real commands: point-like gammas at 0.4° (``sst1m-simulate``,
+20° zenith like the node) through ``sst1m-dl1-dl2`` in mono and stereo mode, and stock
+``ctapipe-apply-models`` (stereo models) on the node's diffuse gammas.
 """
 
-import sys
 from pathlib import Path
 
 import pytest
 from ctapipe.core import run_tool
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from stereo_geometry import add_stereo_geometry  # noqa: E402
-
-SMALL_FORESTS = """
-EnergyRegressor:
-  model_config: {n_estimators: 15, max_depth: 10, min_samples_leaf: 5, n_jobs: 1, random_state: 4}
-DispReconstructor:
-  norm_config: {n_estimators: 15, max_depth: 10, min_samples_leaf: 5, n_jobs: 1, random_state: 4}
-  sign_config: {n_estimators: 15, max_depth: 10, min_samples_leaf: 5, n_jobs: 1, random_state: 4}
-ParticleClassifier:
-  model_config: {n_estimators: 15, max_depth: 10, min_samples_leaf: 5, n_jobs: 1, random_state: 4}
-"""
-
-GAMMA = {"max_scatter_range": 350.0, "viewcone": 3.0}
-PROTON = {"max_scatter_range": 400.0, "viewcone": 4.0}
-
-#: name -> (particle, thrown showers, seed, ShowerGenerator config)
-SAMPLES = {
-    "gamma_train": ("gamma-diffuse", 12_000, 11, GAMMA),
-    "proton_train": ("proton", 30_000, 12, PROTON),
-    "gamma_point": ("gamma", 12_000, 13, {"max_scatter_range": 350.0}),
-    "gamma_diffuse": ("gamma-diffuse", 16_000, 14, GAMMA),
-    "proton": ("proton", 30_000, 15, PROTON),
-}
+#: the chain's IRF node used here (its zenith and azimuth name the bank nodes in the tests)
+ZENITH = 20.0
+#: point-like gammas: thrown showers, seed, ShowerGenerator settings (as the chain's gammas)
+POINT = (12_000, 13, {"max_scatter_range": 350.0})
 
 
 class Toy:
     """Paths of the toy production."""
 
-    def __init__(self, root):
+    def __init__(self, root, chain):
         self.root = root
-        self.dl1 = {}
-        self.dl2 = {}  # (sample, mode) -> DL2 file; mode in mono, stereo, stock
-        self.models = root / "models"
+        self.models = chain.models
+        node = chain.mc_dl2(ZENITH, "gamma-diffuse", "mono").parent
+        self.dl1 = {"gamma_diffuse": node / "gamma-diffuse.dl1.h5"}
+        # (sample, mode) -> DL2 file; mode in mono, stereo, stock
+        self.dl2 = {
+            (name, mode): chain.mc_dl2(ZENITH, particle, mode)
+            for name, particle in (("gamma_diffuse", "gamma-diffuse"), ("proton", "proton"))
+            for mode in ("mono", "stereo")
+        }
 
 
-def _dl2(tool_cls, argv, cwd):
-    assert run_tool(tool_cls(), argv=argv, cwd=cwd, raises=True) == 0
+def _run(tool, argv, cwd):
+    argv = [str(a) for a in argv] + [f"--provenance-log={Path(cwd) / 'prov.log'}"]
+    assert run_tool(tool, argv=argv, cwd=cwd, raises=True) == 0, argv
 
 
 @pytest.fixture(scope="session")
-def toy(tmp_path_factory):
+def toy(tmp_path_factory, chain):
     """The toy production (see module docstring)."""
     from ctapipe.tools.apply_models import ApplyModels
 
-    from ctapipe_sst1m.simulation import make_toy_file
     from ctapipe_sst1m.tools.dl1_dl2 import DL1ToDL2Tool
-    from ctapipe_sst1m.tools.train_models import TrainModelsTool
+    from ctapipe_sst1m.tools.simulate import SimulateTool
 
     root = tmp_path_factory.mktemp("irf_toy")
-    toy = Toy(root)
-    prov = f"--provenance-log={root / 'prov.log'}"
-    for name, (particle, n, seed, generator) in SAMPLES.items():
-        config = {"ShowerGenerator": generator, "SST1MToyEventSource": {"true_images": False}}
-        raw = make_toy_file(root / f"{name}.raw.h5", particle, n, seed, config=config)
-        toy.dl1[name] = add_stereo_geometry(raw, root / f"{name}.dl1.h5")
-    (root / "small.yaml").write_text(SMALL_FORESTS)
+    toy = Toy(root, chain)
+    n, seed, generator = POINT
+    point = root / "gamma_point.dl1.h5"
     argv = [
-        f"--gamma={toy.dl1['gamma_train']}",
-        f"--proton={toy.dl1['proton_train']}",
-        f"--output={toy.models}",
-        f"--config={root / 'small.yaml'}",
-        prov,
+        "--particle=gamma",
+        f"--n-showers={n}",
+        f"--seed={seed}",
+        f"--zenith={ZENITH} deg",
+        "--telescopes=21",
+        "--telescopes=22",
+        f"--output={point}",
+        "--SST1MToyEventSource.true_images=False",
+        *(f"--ShowerGenerator.{k}={v}" for k, v in generator.items()),
     ]
-    assert run_tool(TrainModelsTool(), argv=argv, cwd=root, raises=True) == 0
-    for name in ("gamma_point", "gamma_diffuse", "proton"):
-        for mode in ("mono", "stereo"):
-            out = root / f"{name}.{mode}.dl2.h5"
-            _dl2(
-                DL1ToDL2Tool,
-                [
-                    f"--input={toy.dl1[name]}",
-                    f"--models={toy.models}",
-                    f"--output={out}",
-                    f"--mode={mode}",
-                    prov,
-                    "--no-progress",
-                ],
-                root,
-            )
-            toy.dl2[name, mode] = out
+    _run(SimulateTool(), argv, root)
+    toy.dl1["gamma_point"] = point
+    for mode in ("mono", "stereo"):
+        out = root / f"gamma_point.{mode}.dl2.h5"
+        argv = ["-i", point, "-m", chain.models, "-o", out, f"--mode={mode}", "-c", chain.config]
+        _run(DL1ToDL2Tool(), [*argv, "--no-progress"], root)
+        toy.dl2["gamma_point", mode] = out
     stock = root / "gamma_diffuse.stock.dl2.h5"
     models = [
-        f"--reconstructor={toy.models / 'stereo' / f}"
+        f"--reconstructor={chain.models / 'stereo' / f}"
         for f in ("energy.pkl", "disp.pkl", "classifier.pkl")
     ]
-    _dl2(
-        ApplyModels,
-        [f"--input={toy.dl1['gamma_diffuse']}", f"--output={stock}", *models, prov],
-        root,
-    )
+    _run(ApplyModels(), [f"--input={toy.dl1['gamma_diffuse']}", f"--output={stock}", *models], root)
     toy.dl2["gamma_diffuse", "stock"] = stock
     return toy

@@ -4,6 +4,7 @@ from types import SimpleNamespace
 
 import astropy.units as u
 import numpy as np
+import pytest
 import tables
 from astropy.io import fits
 from ctapipe.core import run_tool
@@ -219,3 +220,31 @@ def test_point_like_gammas_give_one_fov_bin(toy, tmp_path):
     np.testing.assert_allclose(aeff.axes["offset"].edges.to_value(u.deg), [0, 1.4], atol=1e-6)
     assert aeff.data.max() > 1e4  # m², filled
     assert EnergyDispersion2D.read(path, hdu="ENERGY DISPERSION").axes["offset"].nbin == 1
+
+
+def test_bank_of_mc_telescopes_21_22_for_every_setup(chain):
+    """``sst1m-simulate --telescopes 21 22`` MC through ``sst1m-make-irfs`` (the shared chain):
+    tel_021, tel_022 and stereo files at every node, with the right instrument and pointing."""
+    from gammapy.irf import EffectiveAreaTable2D
+
+    from ctapipe_sst1m.irf.bank import list_bank
+
+    bank = list_bank(chain.irf_bank)
+    full = bank[bank["type"] == "FULL-ENCLOSURE"]
+    instrument = {"tel_021": "SST1M-1", "tel_022": "SST1M-2", "stereo": "SST1M-1,2"}
+    for zenith in (20.0, 30.0, 40.0):
+        area = {}
+        for setup in ("tel_021", "tel_022", "stereo"):
+            (row,) = full[(full["tel_setup"] == setup) & (np.round(full["zenith"], 1) == zenith)]
+            path = chain.irf_bank / str(row["file"])
+            with fits.open(path) as hdul:
+                h = hdul["EFFECTIVE AREA"].header
+                assert h["INSTRUME"] == instrument[setup] and h["TELSETUP"] == setup
+                assert h["ZEN_PNT"] == pytest.approx(zenith, abs=1e-3)
+                assert h["EVTCLASS"] == "all"
+            aeff = EffectiveAreaTable2D.read(path, hdu="EFFECTIVE AREA")
+            area[setup] = aeff.data.sum()
+            assert aeff.data.max() > 0
+        # the two telescopes are alike; stereo needs both of them
+        assert 0.7 < area["tel_021"] / area["tel_022"] < 1.4
+        assert area["stereo"] < 1.05 * min(area["tel_021"], area["tel_022"])

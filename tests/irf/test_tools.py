@@ -145,6 +145,7 @@ def test_performance_tool(toy, tmp_path):
         f"--output-dir={out}",
         "--global-gammaness=0.6",
         "--min-events=3",
+        "--min-background-events=4",
         "--SST1MPerformance.background_fov_max=4 deg",
         _prov(tmp_path),
     ]
@@ -166,6 +167,9 @@ def test_performance_tool(toy, tmp_path):
     assert np.all(np.isnan(energy["RESOLUTION"][energy["N_EVENTS"] < 3]))
     assert np.all(np.isfinite(energy["RESOLUTION"][energy["N_EVENTS"] >= 3]))
     assert np.nanmin(auc) > 0.8
+    # sensitivity: blank where gammas < 3 or background MC < 4 (--min-background-events)
+    few = (s50["N_SIGNAL_MC"] < 3) | (s50["N_BACKGROUND_MC"] < 4)
+    assert np.all(np.isnan(s50["RELATIVE_SENSITIVITY"][few]))
     # sensitivity improves with time: between 1/sqrt(10) (background-limited) and 1/10
     both = np.isfinite(s50["RELATIVE_SENSITIVITY"]) & np.isfinite(s5["RELATIVE_SENSITIVITY"])
     assert both.sum() >= 1

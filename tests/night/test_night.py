@@ -302,9 +302,8 @@ def _match(night, tmp_path, *extra):
     [
         ("wr_night", "WhiteRabbitClosest", ()),
         ("swat_night", "SWATEventIDs", ()),
-        # the toy camera clocks jitter by 2 µs: a 20 µs half width instead of the default
-        # 1 ms keeps accidental pairs of mono events below 0.1 %
-        ("prewr_night", "SlidingWindow", ("--SlidingWindow.window_half_width=20 us",)),
+        # default options: the pairing window adapts to the 2 µs jitter of the toy clocks
+        ("prewr_night", "SlidingWindow", ()),
     ],
 )
 def test_stereo_matching_recovers_the_injected_coincidences(request, tmp_path, name, method, extra):
@@ -324,6 +323,10 @@ def test_stereo_matching_recovers_the_injected_coincidences(request, tmp_path, n
         expected = np.array([offsets[o] for o in summary["obs_id"]])
         assert np.all(np.abs(found - expected) < 5000)
         assert len(set(expected)) == len(expected)  # a new unknown offset every run
+        # 2 µs jitter per camera: peak width 2.8 µs, pairing within 5 sigma (+ 2.3/sqrt(n)
+        # for ~25 pairs per run), not 1 ms
+        width = summary["pair_half_width"].quantity.to_value(u.us)
+        assert np.all((width > 8) & (width < 40))
 
 
 def test_swat_era_gives_equal_event_ids(swat_night):
@@ -403,7 +406,9 @@ def test_schedule_starts_at_the_start_zenith_and_splits_the_wobbles():
     location = sst1m_subarray((21, 22)).tel_earth_locations[21]
     conditions = ObservingConditions()
     _, mrk421 = resolve_target("Mrk 421")
-    schedule = NightSchedule(date="2024-03-05", n_runs=6, start_zenith=25 * u.deg)
+    schedule = NightSchedule(
+        date="2024-03-05", n_runs=6, start_zenith=25 * u.deg, spread_runs=False
+    )
     runs = schedule.plan(mrk421, location, conditions)
     assert [r.wobble_index for r in runs] == [0, 0, 0, 1, 1, 1]
     assert runs[3].start_ns - runs[2].start_ns == (40 + 60) * 10**9  # wobble gap
@@ -418,3 +423,52 @@ def test_schedule_starts_at_the_start_zenith_and_splits_the_wobbles():
     frame = AltAz(obstime=tai_ns_to_time(first.start_ns), location=location)
     culmination = location.lat.deg - crab.dec.deg
     assert 90 - crab.transform_to(frame).alt.deg == pytest.approx(culmination, abs=0.05)
+
+
+def _zenith(coord, location, time_ns):
+    frame = AltAz(obstime=tai_ns_to_time(time_ns), location=location)
+    return 90 - coord.transform_to(frame).alt.deg
+
+
+@pytest.mark.parametrize("target, first", [("Mrk 421", 25.0), ("Crab", None)])
+def test_default_night_spans_the_zenith_range_of_a_whole_night(target, first):
+    """Even four runs go from the start zenith (or the culmination) to 45 deg, evenly."""
+    from ctapipe_sst1m.simulation.observation import NightSchedule, ObservingConditions
+
+    location = sst1m_subarray((21, 22)).tel_earth_locations[21]
+    _, coord = resolve_target(target)
+    runs = NightSchedule(date="2024-03-05", n_runs=4).plan(coord, location, ObservingConditions())
+    zenith = [_zenith(coord, location, r.start_ns) for r in runs]
+    first = first if first is not None else location.lat.deg - coord.dec.deg  # culmination
+    assert zenith[0] == pytest.approx(first, abs=0.05)
+    assert _zenith(coord, location, runs[-1].stop_ns) == pytest.approx(45.0, abs=0.05)
+    assert np.all(np.diff(zenith) > 2.0)
+    pauses = np.diff([r.start_ns for r in runs])
+    assert np.ptp(pauses) <= 1  # evenly spread (integer ns)
+    # with start_time the runs follow each other
+    fixed = NightSchedule(date="2024-03-05", n_runs=4, start_time="2024-03-05T20:00:00")
+    runs = fixed.plan(coord, location, ObservingConditions())
+    assert runs[1].start_ns - runs[0].start_ns == (40 + 5) * 10**9
+
+
+def test_night_tool_starts_without_the_reconstruction_stack():
+    """Lazy imports: the toy night needs neither ctapipe.reco nor scikit-learn at start-up,
+    and the configuration check still knows a class that only the full import provides."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from ctapipe_sst1m.tools.simulate_night import SimulateNightTool\n"
+        "SimulateNightTool().initialize(['--n-runs=2'])\n"
+        "print(sorted(m for m in ('sklearn', 'ctapipe.reco', 'ctapipe.irf') if m in sys.modules))\n"
+        "from traitlets.config import Config\n"
+        "from ctapipe_sst1m.core.config import check_config\n"
+        "check_config(Config({'EnergyRegressor': {'n_jobs': 1}}))\n"
+        "print('sklearn' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
+    ).stdout.split("\n")
+    assert out[0] == "[]"
+    assert out[1] == "True"

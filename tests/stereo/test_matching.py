@@ -18,6 +18,7 @@ from ctapipe_sst1m.stereo import (
     coincidence_profile,
     matcher_name_for_date,
     nearest_unique_pairs,
+    peak_width,
     time_to_ns,
 )
 
@@ -234,3 +235,50 @@ def test_bad_input_is_reported(streams):
         WhiteRabbitClosest()(table1, table2)
     with pytest.raises(MatchingInputError, match="pre_search_n_events"):
         SlidingWindow(pre_search_n_events=10)(table1[["time", "event_id"]], table1)
+
+
+def test_sliding_window_default_adapts_the_pairing_window_to_the_clock_jitter(streams, score):
+    # pre-WR toy clocks: 2.8 µs jitter of t2 - t1; within a 1 ms pairing window the mono
+    # events of the two telescopes (9 % each) pair accidentally: 1800 x 2 ms x 9 Hz = 32
+    table1, table2 = streams(rate_hz=100, offset_ns=3_141_592, jitter_ns=2800, seed=3)
+    matcher = SlidingWindow()
+    i1, i2 = matcher(table1, table2)
+    _assert_unique(i1, i2)
+    diag = matcher.diagnostics
+    assert diag.pair_half_width_ns == pytest.approx(5 * 2800 * (1 + 2.34 / 16200**0.5), rel=0.1)
+    assert diag.summary()["pair_half_width_ns"] == diag.pair_half_width_ns
+    precision, recall = score(table1, table2, i1, i2)
+    n_mono = len(table1) + len(table2) - 2 * len(i1)
+    assert 1 - precision < 0.001  # expected 1800 x 28 µs x 9 Hz = 0.5 of 16200 pairs
+    assert recall >= 0.999
+    assert n_mono > 2000
+    # a fixed pairing window is honoured
+    fixed = SlidingWindow(pair_half_width=1 * u.ms)
+    j1, j2 = fixed(table1, table2)
+    assert fixed.diagnostics.pair_half_width_ns == 1_000_000
+    assert 1 - score(table1, table2, j1, j2)[0] > 0.001
+
+
+def test_sliding_window_adaptive_window_follows_a_clock_drift(streams, score):
+    # a drift of 40 µs over the stream: the window widens to hold it
+    table1, table2 = streams(rate_hz=50, offset_ns=-1_234_567, jitter_ns=500, seed=4)
+    ns = time_to_ns(table2["time"])
+    drift = np.linspace(-20_000, 20_000, len(ns)).astype(np.int64)
+    table2["time"] = tai_ns_to_time(ns + drift)
+    matcher = SlidingWindow()
+    i1, i2 = matcher(table1, table2)
+    assert 20_000 < matcher.diagnostics.pair_half_width_ns < 1_000_000
+    precision, recall = score(table1, table2, i1, i2)
+    assert recall >= 0.99
+    assert precision >= 0.99
+
+
+def test_peak_width_ignores_a_flat_floor():
+    rng = np.random.default_rng(5)
+    peak = rng.normal(120, 3000, 5000)
+    floor = rng.uniform(-1e6, 1e6, 3000)  # 38 % accidental pairs
+    sigma, centre = peak_width(np.concatenate([peak, floor]), 1_000_000)
+    assert sigma == pytest.approx(3000, rel=0.05)
+    assert centre == pytest.approx(120, abs=200)  # 4 x the median's error of 53 ns
+    sigma_floor, _ = peak_width(floor, 1_000_000)
+    assert sigma_floor > 4e5  # a floor alone never shrinks the window

@@ -39,6 +39,9 @@ def test_round_trip(kind, reference_dir, tmp_path):
         expected = sorted((CleaningSet.from_dict(s) for s in sets), key=lambda s: s.min_nsb_level)
         got = [CleaningSet.from_dict(s) for s in cleaner.cleaning_sets.tel[tel_id]]
         assert got == expected
+    # sst1mpipe's time_limit_ns (ns) is written as the duration time_limit
+    assert "time_limit_ns" not in out.read_text()
+    assert "time_limit: 8.0 ns" in out.read_text()
     lpws = source["CameraCalibrator"]["LocalPeakWindowSum"]
     assert config.CameraCalibrator.LocalPeakWindowSum.window_width == lpws["window_width"]
     if kind == "data":

@@ -36,7 +36,7 @@ def test_excess_of_a_toy_night_matches_the_injected_gammas(toy, tmp_path):
         seed=21,
         config={
             "NightSimulator": {"source_flux_scale": 15.0, "background_reduction": 0.5},
-            "NightSchedule": {"start_zenith": "20 deg"},
+            "NightSchedule": {"start_zenith": "20 deg", "spread_runs": False},
         },
         extra_args=("--runs-per-wobble=1",),
     )

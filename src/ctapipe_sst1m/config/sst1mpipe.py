@@ -266,11 +266,22 @@ def _image_processor(t, processor, key):
             t.unknown(f"{key}.{name}", traits | set(t.known), "option or section")
 
 
+def _cleaning_sets(sets):
+    """sst1mpipe cleaning sets with ``time_limit_ns`` (ns) written as ``time_limit`` ("8 ns")."""
+    converted = []
+    for entry in sets:
+        entry = dict(entry) if isinstance(entry, dict) else entry
+        if isinstance(entry, dict) and "time_limit_ns" in entry and "time_limit" not in entry:
+            entry["time_limit"] = f"{float(entry.pop('time_limit_ns'))!r} ns"
+        converted.append(entry)
+    return converted
+
+
 def _sst_cleaner(t, cleaner, key):
     for name, value in _mapping(cleaner, key).items():
         if name == "telescope_defaults":
             t.section("ImageCleanerSST")["cleaning_sets"] = _per_tel(
-                t, value, f"{key}.{name}", convert=list
+                t, value, f"{key}.{name}", convert=_cleaning_sets
             )
         elif name == "min_number_pedestals":
             t.section("PedestalMonitor")["min_events"] = int(value)

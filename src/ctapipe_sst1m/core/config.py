@@ -63,9 +63,14 @@ def _import_components():
     from .. import calib, image, io, reco, stereo  # noqa: F401
 
 
-def known_configurables():
-    """``{class name: class}`` of every configurable class imported so far."""
-    _import_components()
+def known_configurables(import_all=True):
+    """``{class name: class}`` of every configurable class imported so far.
+
+    With ``import_all`` the components of ctapipe, its plugins and this package are imported
+    first (a few seconds: ctapipe.reco imports scikit-learn).
+    """
+    if import_all:
+        _import_components()
     found = {}
     stack = [Configurable]
     while stack:
@@ -92,7 +97,13 @@ def check_config(config, source="configuration", known=None):
     known : dict or None
         ``{name: class}``; by default :func:`known_configurables`.
     """
-    known = known_configurables() if known is None else known
+    if known is None:
+        # the classes imported already (those of the tool) know most configurations; only
+        # when they do not, import every component before refusing a name
+        try:
+            return check_config(config, source, known_configurables(import_all=False))
+        except SST1MInputError:
+            known = known_configurables()
     problems = []
     for section, values in config.items():
         _check_section(section, values, known, problems, section)

@@ -15,8 +15,9 @@ mutable state and works with any producer of those statistics: the SST-1M
 `~ctapipe_sst1m.calib.PedestalMonitor`, ctapipe's ``HDF5MonitoringSource`` or a user's own code.
 """
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, field, fields
 
+import astropy.units as u
 import numpy as np
 from ctapipe.containers import CameraMonitoringContainer
 from ctapipe.core.telescope_component import TelescopeParameter
@@ -40,12 +41,17 @@ __all__ = [
 ]
 
 
+#: sst1mpipe name of a set key -> (key of this package, unit of the bare number)
+LEGACY_KEYS = {"time_limit_ns": ("time_limit", u.ns)}
+
+
 @dataclass(frozen=True)
 class CleaningSet:
     """One SST-1M cleaning parameter set, valid from ``min_nsb_level`` (p.e.) upwards.
 
-    The field names are those of the sst1mpipe JSON configuration, so old configurations can be
-    pasted unchanged.
+    The field names are those of the sst1mpipe JSON configuration, except ``time_limit``, a
+    duration (``"8 ns"``, an astropy quantity); sst1mpipe's ``time_limit_ns`` (a number of ns)
+    is still read, so old configurations can be pasted unchanged.
     """
 
     min_nsb_level: float = 0.0
@@ -55,8 +61,16 @@ class CleaningSet:
     min_picture_neighbors: int = 2
     keep_isolated: bool = False
     min_time_neighbors: int = 1
-    time_limit_ns: float = 8.0
+    time_limit: u.Quantity = field(default_factory=lambda: 8.0 * u.ns, hash=False)
     only_main_island: bool = False
+
+    def __post_init__(self):
+        object.__setattr__(self, "time_limit", _duration("time_limit", self.time_limit))
+
+    @property
+    def time_limit_ns(self):
+        """``time_limit`` in ns (a float, for the numerics)."""
+        return float(self.time_limit.to_value(u.ns))
 
     @classmethod
     def from_dict(cls, values):
@@ -72,23 +86,47 @@ class CleaningSet:
         if not isinstance(values, dict):
             raise TraitError(f"a cleaning set must be a mapping, got {values!r}")
         known = {f.name: getattr(f.type, "__name__", f.type) for f in fields(cls)}
-        unknown = sorted(set(values) - set(known))
+        unknown = sorted(set(values) - set(known) - set(LEGACY_KEYS))
         if unknown:
             raise TraitError(
                 f"unknown cleaning-set key(s) {unknown}; allowed keys are {sorted(known)}"
             )
         converted = {}
         for name, value in values.items():
-            converted[name] = _convert(name, known[name], value)
+            if name in LEGACY_KEYS:
+                new_name, unit = LEGACY_KEYS[name]
+                if new_name in values:
+                    raise TraitError(f"cleaning set has both {name!r} and {new_name!r}; keep one")
+                converted[new_name] = _convert(name, "float", value) * unit
+            else:
+                converted[name] = _convert(name, known[name], value)
         return cls(**converted)
 
     def to_dict(self):
         """Return the set as a plain dict (for configs, provenance and logs)."""
-        return asdict(self)
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["time_limit"] = f"{self.time_limit_ns!r} ns"
+        return values
+
+
+def _duration(name, value):
+    """A time quantity from a quantity or a string with its unit ("8 ns")."""
+    try:
+        quantity = u.Quantity(value)
+    except (TypeError, ValueError):
+        raise TraitError(f"cleaning-set key {name!r} must be a duration, got {value!r}") from None
+    if quantity.unit.physical_type != "time" or not quantity.isscalar:
+        raise TraitError(
+            f"cleaning-set key {name!r} must be a duration with its unit (e.g. '8 ns'),"
+            f" got {value!r}"
+        )
+    return quantity.to(u.ns)
 
 
 def _convert(name, type_name, value):
     """Convert a config value to the field type, rejecting lossy conversions."""
+    if name == "time_limit":
+        return _duration(name, value)
     if type_name == "bool":
         if not isinstance(value, bool | np.bool_):
             raise TraitError(f"cleaning-set key {name!r} must be true or false, got {value!r}")
@@ -389,8 +427,9 @@ class ImageCleanerSST(ImageCleaner):
         help=(
             "Per-telescope list of cleaning parameter sets. Each set is a mapping with the keys"
             " min_nsb_level (p.e.), stdev_scaling, picture_threshold_pe, boundary_threshold_pe,"
-            " min_picture_neighbors, keep_isolated, min_time_neighbors, time_limit_ns and"
-            " only_main_island (missing keys take the sst1mpipe defaults). The set with the"
+            " min_picture_neighbors, keep_isolated, min_time_neighbors, time_limit (a duration,"
+            " e.g. '8 ns'; sst1mpipe's time_limit_ns in ns is read too) and only_main_island"
+            " (missing keys take the sst1mpipe defaults). The set with the"
             " largest min_nsb_level not above the current NSB level is used; the order of the"
             " sets does not matter. Give [[command, argument, sets], ...] patterns (command"
             " 'type' or 'id') or a bare list of sets for all telescopes."

@@ -86,6 +86,12 @@ class SST1MDL2EventReader(Component):
         help="Extra (name, expression) event selections on the loaded columns, on top of"
         " the validity of the three reconstructions.",
     ).tag(config=True)
+    extra_columns = List(
+        Unicode(),
+        default_value=[],
+        help="Columns of the loaded DL2/DL1 events copied as they are into the event tables"
+        " (e.g. the variable of the event classes).",
+    ).tag(config=True)
     telescope_map = Dict(
         default_value={21: 1, 22: 2},
         help="Data telescope id -> MC telescope id standing for it when the file has no"
@@ -286,6 +292,12 @@ class SST1MDL2EventReader(Component):
                 out[name] = np.asarray(events[column], dtype=float)
             else:
                 out[name] = u.Quantity(events[column]).to(u.TeV if name == "reco_energy" else u.deg)
+        for name in self.extra_columns:
+            if name not in events.colnames:
+                raise SST1MInputError(
+                    f"{self.path}: no event column {name!r} for the {self.tel_setup} events"
+                )
+            out[name] = events[name]
         alt = u.Quantity(events["subarray_pointing_lat"]).to(u.deg)
         az = u.Quantity(events["subarray_pointing_lon"]).to(u.deg)
         out["pointing_alt"], out["pointing_az"] = alt, az

@@ -125,12 +125,14 @@ def differential_sensitivity(
     time_factor=1.0,
     min_events=10,
     spectrum=CRAB_HEGRA,
+    min_background_events=None,
 ):
     """Differential point-source sensitivity table (pyirf ``calculate_sensitivity``).
 
     ``signal``/``background``: selected, weighted events (θ cut applied to the signal);
     ``time_factor`` scales the weights (observation time / time of the weights). Bins with
-    fewer than ``min_events`` MC events of either kind are NaN.
+    fewer than ``min_events`` MC signal events or ``min_background_events`` (None:
+    ``min_events``) MC background events are NaN.
     """
     bins = u.Quantity(bins, u.TeV)
     signal = signal.copy()
@@ -152,7 +154,9 @@ def differential_sensitivity(
     ring = (offset >= fov_offset_range[0]) & (offset < fov_offset_range[1])
     n_mc_background = np.histogram(background["reco_energy"][ring].to_value(u.TeV), bins.value)[0]
     n_mc_signal = np.histogram(signal["reco_energy"].to_value(u.TeV), bins.value)[0]
-    few = (n_mc_signal < min_events) | (n_mc_background < min_events)
+    if min_background_events is None:
+        min_background_events = min_events
+    few = (n_mc_signal < min_events) | (n_mc_background < min_background_events)
     sens["relative_sensitivity"][few] = np.nan
     center = bin_center(bins)
     flux = sens["relative_sensitivity"] * spectrum(center)

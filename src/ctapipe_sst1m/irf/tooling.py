@@ -13,6 +13,8 @@ from .events import INSTRUMENT
 from .spectra import TARGET_SPECTRA
 
 __all__ = [
+    "fill_accumulators",
+    "irf_hdus",
     "apply_irf_defaults",
     "spectrum_trait",
     "add_weights",
@@ -107,3 +109,68 @@ def makers_for(makers, point_like, events):
         fov = point_like_fov_bins(events["true_source_fov_offset"].mean())
         aeff, edisp, psf = (with_fov_bins(m, fov) for m in (aeff, edisp, psf))
     return aeff, edisp, psf, bkg
+
+
+def fill_accumulators(tool, class_of=None):
+    """``{event class: IrfAccumulator}`` of ``tool`` (`MakeIrfsTool`) filled chunk by chunk.
+
+    Gammas pass the gammaness cut (and for point-like IRFs the θ cut); protons and electrons
+    the gammaness cut, weighted to the tool's spectra and ``obs_time``. ``class_of(events)``
+    gives the event class of every event (None: one class, key None); an accumulator is made
+    for every class present.
+    """
+    from .response import IrfAccumulator
+
+    gammas, accs, base = tool.readers["gamma"], {}, None
+    selection = tool.selection
+
+    def split(events):
+        if class_of is None:
+            return [(None, events)]
+        classes = class_of(events)
+        return [(int(k), events[classes == k]) for k in np.unique(classes)]
+
+    def acc(key):
+        if key not in accs:
+            accs[key] = IrfAccumulator(*base, gammas.sim_info, gammas.point_like)
+        return accs[key]
+
+    for _, events in gammas:
+        if base is None:  # point-like gammas: one FoV bin around their offset
+            base = makers_for(tool.makers, gammas.point_like, events)
+            bins = base[3].reco_energy_bins
+        events = events[selection.gh_mask(events)]
+        selected = np.ones(len(events), dtype=bool)
+        if tool.point_like:
+            selected = selection.theta_mask(events, bins)
+        events["_theta_selected"] = selected
+        for key, part in split(events):
+            acc(key).add_gammas(part[part["_theta_selected"]], part)
+    for kind in ("proton", "electron"):
+        if kind in tool.readers:
+            reader, spectrum = tool.readers[kind], getattr(tool, f"{kind}_spectrum")
+            for _, events in reader:
+                events = events[selection.gh_mask(events)]
+                add_weights(events, reader.sim_info, spectrum, tool.obs_time)
+                for key, part in split(events):
+                    acc(key).add_background(part, tool.obs_time)
+    return accs
+
+
+def irf_hdus(tool, acc, header, rad_max=None):
+    """The HDU list of one IRF file of `MakeIrfsTool` ``tool`` from its accumulator ``acc``.
+
+    IRF HDUs, plus ``GH_CUTS`` for energy-dependent cuts and ``EVENT_CLASSES`` (the class
+    edges) when the events are split into classes.
+    """
+    from astropy.io import fits
+
+    from .event_classes import edges_hdu
+    from .response import cut_table_hdu
+
+    hdus = [fits.PrimaryHDU(), *acc.hdus(header, tool.point_like, rad_max)]
+    if tool.selection.energy_dependent:
+        hdus.append(cut_table_hdu(tool.selection.gh_table, "GH_CUTS", header))
+    if tool.event_classes.edges is not None:
+        hdus.append(edges_hdu(tool.event_classes.edges, header))
+    return fits.HDUList(hdus)

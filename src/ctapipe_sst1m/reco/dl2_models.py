@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import tables
 from ctapipe.core import Provenance
+from ctapipe.instrument import SubarrayDescription
 
 from ..compat import models_of
 from ..core import SST1MInputError
@@ -47,6 +48,7 @@ __all__ = [
     "load_models",
     "missing_parameter_tables",
     "open_dl1_file",
+    "prepare_models",
     "warn_missing_tables",
 ]
 
@@ -228,6 +230,23 @@ def load_models(choice, subarray, telescope_map, parent, n_jobs=None):
             reco.n_jobs = n_jobs
         reconstructors.append(reco)
     return reconstructors
+
+
+def prepare_models(h5file, source, model_dir, mode, nsb_level, selector, telescope_map, parent):
+    """Check the open DL1 file, choose its models and load them: ``(choice, recos, subarray)``.
+
+    The DL1 file is checked (`check_dl1_file`, missing parameter tables named in a warning),
+    the node and mode chosen (`choose_models`) and the models loaded with their hashes checked
+    (`load_models`, ``parent`` is the Tool: its ``n_jobs`` and log are used), so that a bad
+    model stops the run before anything is written.
+    """
+    check_dl1_file(h5file, source)
+    subarray = SubarrayDescription.from_hdf(h5file)
+    warn_missing_tables(h5file, subarray, source, parent.log)
+    choice = choose_models(h5file, source, model_dir, mode, nsb_level, selector)
+    parent.log.info("using %s models of node %s", choice.mode, choice.node.as_dict())
+    recos = load_models(choice, subarray, telescope_map, parent, getattr(parent, "n_jobs", None))
+    return choice, recos, subarray
 
 
 def check_features(reconstructors, choice, chunk, subarray, source):

@@ -15,7 +15,10 @@ particle, the telescope, the count after each cut and the number needed
 import json
 from pathlib import Path
 
+import astropy.units as u
 from ctapipe.core import Provenance
+from ctapipe.core.traits import AstroQuantity
+from ctapipe.core.traits import Path as PathTrait
 from ctapipe.instrument import SubarrayDescription
 from ctapipe.io import TableLoader
 from ctapipe.reco import DispReconstructor
@@ -37,7 +40,13 @@ __all__ = [
     "ModelSetTrainer",
     "TooFewEventsError",
     "default_training_config",
+    "input_file_trait",
+    "mode_config_trait",
+    "node_angle_trait",
     "mode_config",
+    "model_set_files",
+    "open_trainer",
+    "train_modes",
     "training_loaders",
     "training_metadata",
     "write_model_set",
@@ -52,6 +61,31 @@ STEREO_COLUMNS = ("HillasReconstructor_is_valid", "HillasReconstructor_h_max")
 def default_training_config(mode):
     """Path of the packaged default training configuration of ``mode`` (mono or stereo)."""
     return packaged_config_path(f"train_{mode}.yaml")
+
+
+def input_file_trait(help_text):
+    """A configurable path of an existing training file (None: not given)."""
+    return PathTrait(None, allow_none=True, exists=True, directory_ok=False, help=help_text).tag(
+        config=True
+    )
+
+
+def mode_config_trait(mode):
+    """The configurable training configuration file of ``mode`` (default: the packaged one)."""
+    return PathTrait(
+        default_value=default_training_config(mode),
+        exists=True,
+        directory_ok=False,
+        help=f"Training configuration (features, forests, cuts) of the {mode} models.",
+    ).tag(config=True)
+
+
+def node_angle_trait(help_text):
+    """A configurable angle of the model node (None: from the MC pointing)."""
+    angle = u.physical.angle
+    return AstroQuantity(
+        default_value=None, allow_none=True, physical_type=angle, help=help_text
+    ).tag(config=True)
 
 
 class ModelSetTrainer:
@@ -223,6 +257,38 @@ def training_loaders(files, parent, log):
             " same telescopes"
         )
     return loaders, skipped
+
+
+def open_trainer(tool, files, sample, chunk_size):
+    """A `ModelSetTrainer` on the training files, its loaders closed when ``tool`` exits.
+
+    ``files`` maps ``gamma``/``proton`` to a path or None (see `training_loaders`).
+    """
+    loaders, skipped = training_loaders(files, tool, tool.log)
+    loaders = {particle: tool.enter_context(loader) for particle, loader in loaders.items()}
+    gammas = loaders["gamma"]
+    return ModelSetTrainer(
+        gammas.subarray, gammas, loaders.get("proton"), sample, chunk_size, files, tool.log, skipped
+    )
+
+
+def model_set_files(output_dir, modes):
+    """The model files a training of ``modes`` writes into ``output_dir``."""
+    return [Path(output_dir) / m / f for m in modes for f in MODEL_FILES.values()]
+
+
+def train_modes(trainer, evaluate, mode_configs, user_config):
+    """Train and evaluate every mode of ``mode_configs`` ({mode: config path}).
+
+    Returns ``(trained, performance)``: {mode: (reconstructors, config path, test scores)} and
+    {mode: performance summary of the held-out events} (`PerformanceEvaluator` ``evaluate``).
+    """
+    trained, performance = {}, {}
+    for mode, cfg_path in mode_configs.items():
+        recos, tests = trainer.train(mode, mode_config(cfg_path, user_config))
+        performance[mode], scores = evaluate(recos, tests, trainer.subarray, mode)
+        trained[mode] = (recos, cfg_path, scores)
+    return trained, performance
 
 
 def training_metadata(trainer, node, tool_config):

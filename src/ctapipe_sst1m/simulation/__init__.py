@@ -10,7 +10,6 @@ from .atmosphere import height_from_slant_depth, slant_depth_from_height
 from .camera import CameraNoiseModel, ClusterTrigger
 from .event_source import TOY_SUFFIX, SST1MToyEventSource
 from .image_model import ShowerImageModel, TelescopeView, render_expected_image, signal_times
-from .production import make_toy_file
 from .showers import PARTICLE_DEFAULTS, PARTICLES, PRIMARY_IDS, ShowerGenerator, ThrownShowers
 
 __all__ = [
@@ -31,3 +30,13 @@ __all__ = [
     "signal_times",
     "slant_depth_from_height",
 ]
+
+
+def __getattr__(name):
+    # the production (ctapipe.reco, scikit-learn) loads only when asked for: the toy nights
+    # start about a third faster without it
+    if name == "make_toy_file":
+        from .production import make_toy_file
+
+        return make_toy_file
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,11 +12,14 @@ R1 waveforms with the DigiCam pulse template (ctapipe's ``WaveformModel``).
 triggers the telescope when the brightest patch exceeds a threshold in p.e.
 """
 
+import astropy.units as u
 import numpy as np
 from ctapipe.core import Component
 from ctapipe.core.traits import Float, Int
 from ctapipe.image.toymodel import WaveformModel
 from scipy.sparse import csr_matrix, identity
+
+from .quantities import UnitQuantity
 
 __all__ = ["CameraNoiseModel", "ClusterTrigger"]
 
@@ -24,16 +27,18 @@ __all__ = ["CameraNoiseModel", "ClusterTrigger"]
 class CameraNoiseModel(Component):
     """Per-pixel photo-electron statistics, background and electronic noise of DigiCam."""
 
-    nsb_rate = Float(
-        0.1,
-        min=0.0,
+    nsb_rate = UnitQuantity(
+        default_value=0.1 * u.GHz,
+        physical_type=u.GHz,
         help=(
-            "Night-sky background rate per pixel in GHz (p.e. per ns); dark-sky SST-1M "
-            "values are 0.08-0.3 GHz."
+            "Night-sky background rate per pixel (p.e. per time; a bare number is in GHz, "
+            "p.e. per ns); dark-sky SST-1M values are 0.08-0.3 GHz."
         ),
     ).tag(config=True)
-    integration_window = Float(
-        28.0, min=1.0, help="Charge integration window in ns over which the NSB accumulates."
+    integration_window = UnitQuantity(
+        default_value=28.0 * u.ns,
+        physical_type=u.ns,
+        help="Charge integration window over which the NSB accumulates (a bare number: ns).",
     ).tag(config=True)
     electronic_noise = Float(
         0.5, min=0.0, help="Electronic noise (std) of the integrated charge in p.e."
@@ -41,21 +46,40 @@ class CameraNoiseModel(Component):
     excess_noise = Float(
         0.1, min=0.0, help="Relative single-p.e. gain spread (the excess-noise factor term)."
     ).tag(config=True)
-    signal_time = Float(
-        80.0, help="Mean arrival time in ns of the signal in the 200 ns readout window."
+    signal_time = UnitQuantity(
+        default_value=80.0 * u.ns,
+        physical_type=u.ns,
+        help="Mean arrival time of the signal in the readout window (a bare number: ns).",
     ).tag(config=True)
-    readout_window = Float(200.0, help="Length of the readout window in ns.").tag(config=True)
-    time_jitter_single_pe = Float(
-        4.0, help="Time resolution in ns for one p.e., scaling as 1/sqrt(p.e.)."
+    readout_window = UnitQuantity(
+        default_value=200.0 * u.ns,
+        physical_type=u.ns,
+        help="Length of the readout window (a bare number: ns).",
     ).tag(config=True)
-    time_jitter_floor = Float(0.5, help="Time resolution floor in ns for bright pixels.").tag(
-        config=True
-    )
+    time_jitter_single_pe = UnitQuantity(
+        default_value=4.0 * u.ns,
+        physical_type=u.ns,
+        help="Time resolution for one p.e., scaling as 1/sqrt(p.e.) (a bare number: ns).",
+    ).tag(config=True)
+    time_jitter_floor = UnitQuantity(
+        default_value=0.5 * u.ns,
+        physical_type=u.ns,
+        help="Time resolution floor for bright pixels (a bare number: ns).",
+    ).tag(config=True)
+
+    def ns(self, name):
+        """The duration trait ``name`` as a float in ns (for the numerics)."""
+        return float(getattr(self, name).to_value(u.ns))
+
+    @property
+    def nsb_rate_ghz(self):
+        """``nsb_rate`` as a float in GHz (p.e. per ns)."""
+        return float(self.nsb_rate.to_value(u.GHz))
 
     @property
     def nsb_mean(self):
         """Mean NSB p.e. per pixel integrated over the window."""
-        return self.nsb_rate * self.integration_window
+        return self.nsb_rate_ghz * self.ns("integration_window")
 
     @property
     def pixel_noise_variance(self):
@@ -86,13 +110,13 @@ class CameraNoiseModel(Component):
         nsb = rng.poisson(self.nsb_mean, size=true_pe.shape) - self.nsb_mean
         charge = signal + nsb + self.electronic_noise * rng.standard_normal(true_pe.shape)
 
-        jitter = np.sqrt(
-            self.time_jitter_floor**2 + self.time_jitter_single_pe**2 / np.maximum(true_pe, 1)
-        )
+        floor, single = self.ns("time_jitter_floor"), self.ns("time_jitter_single_pe")
+        jitter = np.sqrt(floor**2 + single**2 / np.maximum(true_pe, 1))
         peak_time = times + jitter * rng.standard_normal(true_pe.shape)
-        random_time = rng.uniform(0.0, self.readout_window, size=true_pe.shape)
+        readout_window = self.ns("readout_window")
+        random_time = rng.uniform(0.0, readout_window, size=true_pe.shape)
         peak_time = np.where(true_pe > 0, peak_time, random_time)
-        peak_time = np.clip(peak_time, 0.0, self.readout_window)
+        peak_time = np.clip(peak_time, 0.0, readout_window)
         return true_pe, signal, charge.astype(np.float32), peak_time.astype(np.float32)
 
     def waveforms(self, rng, readout, signal, peak_time):
@@ -108,7 +132,7 @@ class CameraNoiseModel(Component):
         wf = model.get_waveform(
             np.asarray(signal, dtype=float).copy(), np.asarray(peak_time, float).copy(), n_samples
         )
-        window_samples = max(self.integration_window / sample_ns, 1.0)
+        window_samples = max(self.ns("integration_window") / sample_ns, 1.0)
         sigma = np.sqrt(self.pixel_noise_variance / window_samples)
         wf = wf + sigma * rng.standard_normal(wf.shape)
         return wf.astype(np.float32)

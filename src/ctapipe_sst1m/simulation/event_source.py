@@ -44,13 +44,14 @@ from ctapipe.containers import (
     TriggerContainer,
 )
 from ctapipe.coordinates import TelescopeFrame
-from ctapipe.core.traits import AstroQuantity, Bool, Float, Int, List, Unicode
+from ctapipe.core.traits import AstroQuantity, Bool, Int, List, Unicode
 from ctapipe.io import DataLevel, EventSource
 
 from ..instrument import MC_TEL_IDS, sst1m_subarray
 from ..version import __version__  # noqa: F401  (ctapipe-info --plugins reports it)
 from .camera import CameraNoiseModel, ClusterTrigger
 from .image_model import ShowerImageModel
+from .quantities import UnitQuantity
 from .rendering import CameraPixels, measured_images
 from .showers import ShowerGenerator
 
@@ -92,14 +93,18 @@ class SST1MToyEventSource(EventSource):
     chunk_size = Int(
         20000, min=100, help="Showers drawn and processed together (memory vs speed)."
     ).tag(config=True)
-    trigger_rate = Float(
-        50.0, min=1e-3, help="Mean rate in Hz of the Poisson-distributed array trigger times."
+    trigger_rate = UnitQuantity(
+        default_value=50.0 * u.Hz,
+        physical_type=u.Hz,
+        help="Mean rate of the Poisson-distributed array trigger times (a bare number: Hz).",
     ).tag(config=True)
     start_time = Unicode("2024-03-01T20:00:00", help="TAI start time of the run (ISO format).").tag(
         config=True
     )
-    telescope_time_jitter = Float(
-        1.0, min=0.0, help="Gaussian jitter in ns of the telescope trigger times."
+    telescope_time_jitter = UnitQuantity(
+        default_value=1.0 * u.ns,
+        physical_type=u.ns,
+        help="Gaussian jitter of the telescope trigger times (a bare number: ns).",
     ).tag(config=True)
     waveforms = Bool(
         False,
@@ -321,6 +326,8 @@ class SST1MToyEventSource(EventSource):
         alt = self._pointing_alt * u.rad
         az = self._pointing_az * u.rad
         elapsed_ns = 0.0
+        mean_gap_ns = 1e9 / self.trigger_rate.to_value(u.Hz)
+        jitter_ns = self.telescope_time_jitter.to_value(u.ns)
         count = 0
         for chunk, n in self._chunks():
             showers, view, images, wave_rng = self.simulate_chunk(chunk, n)
@@ -332,9 +339,9 @@ class SST1MToyEventSource(EventSource):
             axis = showers.axis
             for k, i in enumerate(triggered_showers):
                 rows = range(bounds[k], bounds[k + 1])
-                elapsed_ns += time_rng.exponential(1e9 / self.trigger_rate)
+                elapsed_ns += time_rng.exponential(mean_gap_ns)
                 delay = -(self._positions @ axis[i]) / _SPEED_OF_LIGHT_M_PER_NS
-                jitter = self.telescope_time_jitter * time_rng.standard_normal(len(delay))
+                jitter = jitter_ns * time_rng.standard_normal(len(delay))
                 tel_ns = np.round(elapsed_ns + delay - delay.min() + jitter)
                 event = self._make_event(
                     count, showers, view, images, rows, i, tel_ns, alt, az, wave_rng

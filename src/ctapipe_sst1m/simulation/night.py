@@ -228,7 +228,7 @@ class NightSimulator(TelescopeComponent):
         self.proton_generator.validate()
         self.image_model = ShowerImageModel(parent=self)
         self.camera_noise = CameraNoiseModel(parent=self)
-        self.base_nsb_rate = self.camera_noise.nsb_rate
+        self.base_nsb_rate = self.camera_noise.nsb_rate_ghz
         self.tel_ids = [int(t) for t in subarray.tel_ids]
         self.positions = subarray.tel_coords.cartesian.xyz.to_value(u.m).T
         self.locations = subarray.tel_earth_locations

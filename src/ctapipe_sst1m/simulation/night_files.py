@@ -10,6 +10,8 @@ column, the image statistics, the pedestal monitoring table and the telescope po
 added as ``sst1m-r0-dl1`` does. No ``/simulation`` group is written.
 """
 
+from pathlib import Path
+
 import astropy.units as u
 import numpy as np
 from ctapipe.containers import (
@@ -27,7 +29,7 @@ from ctapipe.containers import (
     TelescopeTriggerContainer,
     TriggerContainer,
 )
-from ctapipe.core import Component
+from ctapipe.core import Component, Provenance
 from ctapipe.image import ImageProcessor
 from ctapipe.io import DataWriter, read_table, write_table
 from traitlets.config import Config
@@ -140,6 +142,22 @@ class RunWriter(Component):
         )
         return event
 
+    def write_run(self, run, night, output_dir, prepare_output):
+        """Write the files of both telescopes of ``run``: ``{tel_id: file name}``.
+
+        ``prepare_output(path, suffix)`` gives a pending output (``SST1MTool.prepare_output``),
+        committed once its file is complete and recorded in the provenance.
+        """
+        files = {}
+        for tel_id in self.subarray.tel_ids:
+            name = data_file_name(tel_id, night, run.plan.run_number)
+            pending = prepare_output(Path(output_dir) / name, suffix=".h5")
+            self.write(run, tel_id, pending.path)
+            pending.commit()
+            Provenance().add_output_file(str(pending.target), role="DL1/Event")
+            files[tel_id] = name
+        return files
+
     def write(self, run, tel_id, path):
         """Process and write the run of telescope ``tel_id`` to ``path`` (must not exist)."""
         sim = self.simulator
@@ -221,7 +239,7 @@ def pedestal_waveform(camera_noise, rng, readout):
     """
     n_pixels = readout.n_pixels
     sample_ns = 1.0 / readout.sampling_rate.to_value("GHz")
-    window_samples = max(camera_noise.integration_window / sample_ns, 1.0)
+    window_samples = max(camera_noise.ns("integration_window") / sample_ns, 1.0)
     sigma = np.sqrt(camera_noise.pixel_noise_variance / window_samples)
     shape = (1, n_pixels, readout.n_samples)
     return (sigma * rng.standard_normal(shape)).astype(np.float32)

@@ -1,6 +1,7 @@
 """The truth of a toy observation night: ``truth.json`` records and the event truth table."""
 
 import json
+from pathlib import Path
 
 import astropy.units as u
 import numpy as np
@@ -159,3 +160,17 @@ def night_truth(simulator, runs, config):
         "runs": runs,
         "config": json.loads(json.dumps(config, default=str)),
     }
+
+
+def write_truth_files(output_dir, truth, table, prepare_output):
+    """Write ``truth.json`` and (if there are events) ``truth_events.fits`` atomically.
+
+    ``prepare_output(path)`` gives a pending output (``SST1MTool.prepare_output``).
+    """
+    pending = prepare_output(Path(output_dir) / "truth.json")
+    pending.path.write_text(json.dumps(truth, indent=1, sort_keys=True) + "\n")
+    pending.commit()
+    if table is not None:
+        pending = prepare_output(Path(output_dir) / "truth_events.fits")
+        table.write(pending.path, format="fits")
+        pending.commit()

@@ -6,7 +6,9 @@ position), the wobble positions at ``wobble_offset`` from the target at position
 ``k · 360° / n_wobbles`` (two wobbles: north and south of the target), runs truncated early.
 Without an explicit ``start_time`` the night starts when the target, setting after its
 culmination in the 24 h from noon UTC of the date, reaches ``start_zenith`` (or at the
-culmination if it never gets that high), so the zenith grows through the night.
+culmination if it never gets that high), and with ``spread_runs`` the runs are spread evenly
+until the setting target reaches ``end_zenith``, so that even a few test runs cover the zenith
+range of a whole night (25° → 45° for a target culminating above 25°; the Crab: 28° → 45°).
 
 :class:`ObservingConditions` gives the night-sky background rate at any time (a slow
 variation around the camera model's rate, a factor for moonlit runs) and the atmospheric
@@ -26,13 +28,14 @@ from astropy.coordinates import AltAz, SkyCoord
 from astropy.table import Table
 from astropy.time import Time
 from ctapipe.core import Component
-from ctapipe.core.traits import AstroQuantity, Float, Int, List, Unicode
+from ctapipe.core.traits import Bool, Float, Int, List, Unicode
 from ctapipe.io import write_table
 
 from ..core.errors import SST1MInputError
 from ..io.clock import tai_ns_to_time
 from ..io.datamodel import DL0_TEL_POINTING_GROUP, tel_path
 from ..stereo.timestamps import time_to_ns
+from .quantities import UnitQuantity
 
 __all__ = [
     "NightSchedule",
@@ -44,23 +47,6 @@ __all__ = [
 ]
 
 NS = 1_000_000_000
-
-
-class UnitQuantity(AstroQuantity):
-    """An `AstroQuantity` that also takes a bare number, read in the unit of its default.
-
-    ``--run-duration 40`` then means 40 s and ``--run-duration "10 min"`` still works.
-    """
-
-    def validate(self, obj, value):
-        if isinstance(value, str):
-            try:
-                value = float(value)
-            except ValueError:
-                pass
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            value = value * self.default_value.unit
-        return super().validate(obj, value)
 
 
 @dataclass
@@ -182,6 +168,22 @@ class NightSchedule(Component):
         physical_type=u.deg,
         help="Zenith angle of the target at the start of the night when start_time is empty.",
     ).tag(config=True)
+    end_zenith = UnitQuantity(
+        default_value=45.0 * u.deg,
+        physical_type=u.deg,
+        help=(
+            "Zenith angle of the setting target at the end of the last run when spread_runs "
+            "is on (and start_time is empty)."
+        ),
+    ).tag(config=True)
+    spread_runs = Bool(
+        True,
+        help=(
+            "Spread the runs evenly between the start and the time the target reaches "
+            "end_zenith (longer pauses, at least run_gap or wobble_gap); off: runs follow "
+            "each other after run_gap or wobble_gap."
+        ),
+    ).tag(config=True)
     truncated_runs = List(
         Int(),
         default_value=[],
@@ -213,15 +215,33 @@ class NightSchedule(Component):
                 raise SST1MInputError(
                     f"NightSchedule.start_time {self.start_time!r}: not an ISO time"
                 ) from None
+        return self._setting_time(target, location, self.start_zenith)
+
+    def end(self, target, location):
+        """End of the last run when the runs are spread (None: runs back to back)."""
+        if self.start_time or not self.spread_runs:
+            return None
+        return self._setting_time(target, location, self.end_zenith, never=None)
+
+    def _setting_time(self, target, location, zenith, never="culmination"):
+        """When the target, after its culmination in the night, sets to ``zenith`` (TAI).
+
+        The culmination if the target never gets as high as ``zenith``; ``never`` (the
+        culmination or None) if it does not set that low in the 24 h from noon.
+        """
         noon = datetime.combine(self.night, datetime.min.time(), tzinfo=UTC)
         noon = Time(noon + timedelta(hours=12), scale="utc")
         grid = noon + np.arange(0, 24 * 60 + 1, 2) * u.min
         alt, _ = altaz_track(target, location, grid)
         culmination = int(np.argmax(alt))
-        wanted = np.pi / 2 - self.start_zenith.to_value(u.rad)
+        wanted = np.pi / 2 - zenith.to_value(u.rad)
         after = alt[culmination:]
         below = np.nonzero(after <= wanted)[0]
-        if alt[culmination] <= wanted or len(below) == 0:
+        if alt[culmination] <= wanted:
+            index = culmination
+        elif len(below) == 0:
+            if never is None:
+                return None
             index = culmination
         else:
             k = below[0]
@@ -250,6 +270,11 @@ class NightSchedule(Component):
         wobbles = self.wobble_positions(target)
         start_ns = int(time_to_ns(self.start(target, location)))
         duration_ns = int(round(self.run_duration.to_value(u.s) * NS))
+        end = self.end(target, location)
+        pause_ns = 0  # the even pause between runs when they are spread until end_zenith
+        if end is not None and self.n_runs > 1:
+            free_ns = int(time_to_ns(end)) - start_ns - self.n_runs * duration_ns
+            pause_ns = max(0, free_ns // (self.n_runs - 1))
         runs = []
         t = start_ns
         for index in range(self.n_runs):
@@ -258,7 +283,7 @@ class NightSchedule(Component):
                 moved = wobble != runs[-1].wobble_index
                 gap = self.wobble_gap if moved else self.run_gap
                 t = runs[-1].start_ns + runs[-1].planned_duration_ns
-                t += int(round(gap.to_value(u.s) * NS))
+                t += max(pause_ns, int(round(gap.to_value(u.s) * NS)))
             number = self.first_run + index
             flags = []
             duration = duration_ns

@@ -49,7 +49,7 @@ def measured_images(view, pixels, camera_noise, trigger, noise_rng, batch=RENDER
         t = tel_idx[start : start + batch]
         flat = view.take(s, t)
         expected = render_expected_image(flat, pixels.lon, pixels.lat, pixels.area, pixels.blur)
-        times = signal_times(flat, pixels.lon, pixels.lat, camera_noise.signal_time)
+        times = signal_times(flat, pixels.lon, pixels.lat, camera_noise.ns("signal_time"))
         measured = camera_noise.measure(noise_rng, expected, times)
         triggered, n_patches = trigger(measured[2])
         yield s, t, measured, triggered, n_patches

@@ -6,8 +6,7 @@ Matchers (ctapipe ``Component``\\ s, usable by any two-telescope pipeline)::
     i1, i2 = WhiteRabbitClosest()(table_tel1, table_tel2)
 """
 
-from .core import coincidence_profile, nearest_unique_pairs, refine_offset
-from .geometry import StereoGeometryQuery, TableHillasReconstructor, hillas_stereo_geometry
+from .core import coincidence_profile, nearest_unique_pairs, peak_width, refine_offset
 from .matching import (
     ERA_SWAT,
     ERA_WHITE_RABBIT,
@@ -36,6 +35,19 @@ __all__ = [
     "hillas_stereo_geometry",
     "matcher_name_for_date",
     "nearest_unique_pairs",
+    "peak_width",
     "refine_offset",
     "time_to_ns",
 ]
+
+#: names of the stereo geometry, imported on first use: it needs ctapipe.reco (and with it
+#: scikit-learn), which the matchers and the toy nights do not
+_GEOMETRY = ("StereoGeometryQuery", "TableHillasReconstructor", "hillas_stereo_geometry")
+
+
+def __getattr__(name):
+    if name in _GEOMETRY:
+        from . import geometry
+
+        return getattr(geometry, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -31,7 +31,7 @@ from ctapipe.core import Component
 from ctapipe.core.traits import AstroQuantity, Dict, Float, Int, Unicode
 
 from ..core import SST1MInputError
-from .core import coincidence_profile, nearest_unique_pairs, refine_offset
+from .core import coincidence_profile, nearest_unique_pairs, peak_width, refine_offset
 from .timestamps import time_to_ns
 
 __all__ = [
@@ -101,6 +101,8 @@ class MatchDiagnostics:
     #: coincidence profile (SlidingWindow): offsets in ns and the pair count per offset
     profile_offsets_ns: np.ndarray | None = None
     profile_counts: np.ndarray | None = None
+    #: largest |t2 - t1 - offset| accepted for a pair, in ns (None: no time window)
+    pair_half_width_ns: int | None = None
 
     @property
     def n_unmatched_1(self):
@@ -124,6 +126,9 @@ class MatchDiagnostics:
             "n_unmatched_2": int(self.n_unmatched_2),
             "n_ambiguous": int(self.n_ambiguous),
             "n_rejected": int(self.n_rejected),
+            "pair_half_width_ns": (
+                -1 if self.pair_half_width_ns is None else int(self.pair_half_width_ns)
+            ),
         }
 
     def profile_table(self):
@@ -258,8 +263,13 @@ class WhiteRabbitClosest(EventMatcher):
 
     def match_ns(self, t1, t2, offset_ns, table1=None, table2=None):
         """Match integer-ns streams; returns ``(i1, i2, MatchDiagnostics)``."""
-        i1, i2, n_ambiguous = nearest_unique_pairs(t1 + offset_ns, t2, to_ns(self.max_time_diff))
-        return i1, i2, self._diagnostics(t1, t2, i1, n_ambiguous, offset_ns)
+        max_diff = to_ns(self.max_time_diff)
+        i1, i2, n_ambiguous = nearest_unique_pairs(t1 + offset_ns, t2, max_diff)
+        return (
+            i1,
+            i2,
+            self._diagnostics(t1, t2, i1, n_ambiguous, offset_ns, pair_half_width_ns=max_diff),
+        )
 
 
 class SlidingWindow(EventMatcher):
@@ -271,13 +281,49 @@ class SlidingWindow(EventMatcher):
     maximum, refined by the count-weighted mean of the profile around it (background
     subtracted). Optionally a first scan on the ``pre_search_n_events`` brightest events of each
     stream narrows the full scan to ±3 half widths around its peak. Events are then paired with
-    the :class:`WhiteRabbitClosest` rule using the half width as the largest difference.
+    the :class:`WhiteRabbitClosest` rule, first within the half width; the pairs' time
+    differences then give the width σ of the coincidence peak (`~.core.peak_width`: clock
+    jitter and drift, whatever they are; raised by two standard errors of its estimate, a
+    factor 1 + 2.3/√n for n pairs) and the events are paired again within ``pair_n_sigma`` σ
+    (between ``min_pair_half_width`` and the half width), which keeps accidental pairs of
+    mono events as rare as the clocks allow. ``pair_half_width`` fixes
+    that window instead.
     """
 
     window_half_width = AstroQuantity(
         default_value=1 * u.ms,
         physical_type=u.s,
-        help="Half width of the coincidence window (a duration).",
+        help=(
+            "Half width of the coincidence window of the offset scan and of the first pairing "
+            "(a duration); the largest pairing window."
+        ),
+    ).tag(config=True)
+    pair_half_width = AstroQuantity(
+        default_value=None,
+        allow_none=True,
+        physical_type=u.s,
+        help=(
+            "Half width of the final pairing window (a duration); None: adaptive, pair_n_sigma "
+            "times the measured width of the coincidence peak."
+        ),
+    ).tag(config=True)
+    pair_n_sigma = Float(
+        5.0,
+        min=1.0,
+        help="Adaptive pairing window: half width in units of the coincidence peak's width.",
+    ).tag(config=True)
+    min_pair_half_width = AstroQuantity(
+        default_value=1 * u.us,
+        physical_type=u.s,
+        help="Smallest adaptive pairing half width (a duration).",
+    ).tag(config=True)
+    adaptive_min_pairs = Int(
+        10,
+        min=1,
+        help=(
+            "Fewest candidate pairs from which the peak width is measured; with fewer, the "
+            "events are paired within window_half_width."
+        ),
     ).tag(config=True)
     offset_start = AstroQuantity(
         default_value=-10 * u.ms,
@@ -365,11 +411,15 @@ class SlidingWindow(EventMatcher):
             best = refine_offset(offsets, counts, half_width, self.refine_half_widths)
         total_offset = offset_ns + best
         i1, i2, n_ambiguous = nearest_unique_pairs(t1 + total_offset, t2, half_width)
+        pair_half_width = half_width
         if len(i1):
-            # the scan grid limits the offset to about a step; the median time difference of
-            # the pairs found is far more precise, so pair once more at that offset
-            total_offset += int(np.median(t2[i2] - t1[i1] - total_offset))
-            i1, i2, n_ambiguous = nearest_unique_pairs(t1 + total_offset, t2, half_width)
+            # the scan grid limits the offset to about a step; the centre of the pairs' time
+            # differences is far more precise, so pair once more at that offset, within the
+            # window the width of the coincidence peak calls for
+            delta = t2[i2] - t1[i1] - total_offset
+            pair_half_width, centre = self._pairing_window(delta, half_width)
+            total_offset += int(np.rint(centre))
+            i1, i2, n_ambiguous = nearest_unique_pairs(t1 + total_offset, t2, pair_half_width)
         return (
             i1,
             i2,
@@ -381,8 +431,28 @@ class SlidingWindow(EventMatcher):
                 total_offset,
                 profile_offsets_ns=offsets + offset_ns,
                 profile_counts=counts,
+                pair_half_width_ns=pair_half_width,
             ),
         )
+
+    def _pairing_window(self, delta, half_width):
+        """Final pairing half width and the centre of the peak [ns] from the first pairs."""
+        if self.pair_half_width is not None:
+            return to_ns(self.pair_half_width), float(np.median(delta))
+        if len(delta) < self.adaptive_min_pairs:
+            self.log.warning(
+                "only %d candidate pairs: pairing within the full half width %d ns",
+                len(delta),
+                half_width,
+            )
+            return half_width, float(np.median(delta))
+        sigma, centre = peak_width(delta, half_width)
+        # upper bound (two standard errors of the scaled MAD, 1.17 σ / √n) for few pairs
+        sigma *= 1 + 2 * 1.17 / np.sqrt(len(delta))
+        window = int(np.clip(np.ceil(self.pair_n_sigma * sigma), 0, half_width))
+        window = max(window, min(to_ns(self.min_pair_half_width), half_width))
+        self.log.info("coincidence peak width %.0f ns: pairing within ±%d ns", sigma, window)
+        return window, centre
 
 
 class SWATEventIDs(EventMatcher):
@@ -420,7 +490,19 @@ class SWATEventIDs(EventMatcher):
             n_rejected = int(np.count_nonzero(~good))
             i1, i2 = i1[good], i2[good]
             offset = offset_ns + median
-        return i1, i2, self._diagnostics(t1, t2, i1, n_ambiguous, offset, n_rejected=n_rejected)
+        return (
+            i1,
+            i2,
+            self._diagnostics(
+                t1,
+                t2,
+                i1,
+                n_ambiguous,
+                offset,
+                n_rejected=n_rejected,
+                pair_half_width_ns=to_ns(self.max_time_diff),
+            ),
+        )
 
 
 def _event_ids(table, column, what):

@@ -473,6 +473,9 @@ def _write_service(out, events, slots, tel_ids, diagnostics):
             "method": np.array([s[1]["method"] for s in summaries], dtype="S24"),
             "offset": u.Quantity([s[1]["offset_ns"] for s in summaries], u.ns, dtype=np.int64),
             **{k: np.array([s[1][k] for s in summaries], dtype=np.int64) for k in counts},
+            "pair_half_width": u.Quantity(
+                [s[1]["pair_half_width_ns"] for s in summaries], u.ns, dtype=np.int64
+            ),
             "delta_t_median": u.Quantity(
                 [np.median(dt) if len(dt) else np.nan for *_, dt in summaries], u.ns
             ),

@@ -15,21 +15,12 @@ import json
 from ctapipe.core import Provenance, ToolConfigurationError
 from ctapipe.core.traits import CaselessStrEnum, Dict, Float, Int, flag
 from ctapipe.core.traits import Path as PathTrait
-from ctapipe.instrument import SubarrayDescription
 from ctapipe.io import HDF5Merger
 from ctapipe.tools.apply_models import ApplyModels
 from tqdm.auto import tqdm
 
 from ..core import SST1MTool, deferred_interruption, raise_if_interrupted
-from ..reco.dl2_models import (
-    check_dl1_file,
-    check_features,
-    choose_models,
-    has_stereo_features,
-    load_models,
-    open_dl1_file,
-    warn_missing_tables,
-)
+from ..reco.dl2_models import check_features, has_stereo_features, open_dl1_file, prepare_models
 from ..reco.dl2_writer import DL2Writer
 from ..reco.model_bank import NodeSelector
 
@@ -115,42 +106,22 @@ class DL1ToDL2Tool(SST1MTool, ApplyModels):
             )
         output = self.prepare_output(self.output_path)
         input_file = self.enter_context(open_dl1_file(self.input_url))
-        check_dl1_file(input_file, self.input_url)
-        subarray = SubarrayDescription.from_hdf(input_file)
-        warn_missing_tables(input_file, subarray, self.input_url, self.log)
-        self.choice = choose_models(
-            input_file,
-            self.input_url,
-            self.model_dir,
-            self.mode,
-            self.nsb_level,
-            NodeSelector(parent=self),
-        )
-        self.log.info("using %s models of node %s", self.choice.mode, self.choice.node.as_dict())
-        # models first: a bad model stops the run before anything is written
-        recos = load_models(self.choice, subarray, self.telescope_map, self, self.n_jobs)
+        selector = NodeSelector(parent=self)
+        self.choice, recos, subarray = prepare_models(
+            input_file, self.input_url, self.model_dir, self.mode, self.nsb_level, selector,
+            self.telescope_map, parent=self,
+        )  # fmt: skip
+        compression = (self.compression_type, self.compression_level)
         self.writer = self.enter_context(
-            DL2Writer(
-                input_file,
-                output,
-                subarray,
-                recos,
-                self.choice,
-                parent=self,
-                chunk_size=self.chunk_size or 100_000,
-                compression=(self.compression_type, self.compression_level),
-            )
-        )
+            DL2Writer(input_file, output, subarray, recos, self.choice, parent=self,
+                      chunk_size=self.chunk_size or 100_000, compression=compression)
+        )  # fmt: skip
         check_features(recos, self.choice, self.writer.reader.first(1000), subarray, self.input_url)
 
     def start(self):
         """Apply the models chunk by chunk and append the DL2 tables to the output."""
-        bar = tqdm(
-            total=self.writer.reader.n_events,
-            desc="Applying models",
-            unit=" array events",
-            disable=not self.progress_bar,
-        )
+        n_events, off = self.writer.reader.n_events, not self.progress_bar
+        bar = tqdm(total=n_events, desc="Applying models", unit=" array events", disable=off)
         with bar, deferred_interruption():
             for chunk in self.writer.reader:
                 self.writer.write_chunk(chunk)

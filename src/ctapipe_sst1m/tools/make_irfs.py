@@ -1,12 +1,13 @@
 """sst1m-make-irfs: GADF IRFs of one MC node (zenith, azimuth, NSB) into an IRF bank.
 
-Wiring and the chunk loop only: events from `SST1MDL2EventReader`, cuts from `EventSelection`,
-binning from ctapipe's IRF makers, numbers from pyirf (`IrfAccumulator`), layout and headers
-from `ctapipe_sst1m.irf.bank`.
+Wiring only: events from `SST1MDL2EventReader`, cuts from `EventSelection`, binning from the
+IRF makers, numbers from pyirf (`tooling.fill_accumulators`), event classes from
+`EventClasses` (a file per class), layout and headers from `ctapipe_sst1m.irf.bank`.
 """
 
+from functools import partial
+
 import astropy.units as u
-from astropy.io import fits
 from ctapipe.core import Provenance, ToolConfigurationError
 from ctapipe.core.traits import AstroQuantity, Bool, Float, flag
 from ctapipe.core.traits import Path as PathTrait
@@ -20,8 +21,8 @@ from ctapipe.irf import (
 from ..core import SST1MTool
 from ..irf import tooling
 from ..irf.bank import cut_tag, irf_file_name, irf_header, node_name
+from ..irf.event_classes import EventClasses
 from ..irf.events import INSTRUMENT, SST1MDL2EventReader
-from ..irf.response import IrfAccumulator, cut_table_hdu
 from ..irf.selection import EventSelection
 
 __all__ = ["MakeIrfsTool", "main"]
@@ -67,6 +68,8 @@ class MakeIrfsTool(SST1MTool, tooling.IrfToolBase):
         ("o", "output-dir"): "MakeIrfsTool.output_dir",
         ("c", "config"): "Tool.config_files",
         "chunk-size": "SST1MDL2EventReader.chunk_size",
+        "event-classes": "EventClasses.n_classes",
+        "event-class-column": "EventClasses.column",
     }
     flags = {
         **flag(
@@ -83,17 +86,21 @@ class MakeIrfsTool(SST1MTool, tooling.IrfToolBase):
         ),
     }
     makers = [EffectiveArea2dMaker, EnergyDispersion2dMaker, PSF3DMaker, BackgroundRate2dMaker]
-    classes = [SST1MDL2EventReader, *makers]
+    classes = [SST1MDL2EventReader, EventClasses, *makers]
 
     def setup(self):
         if self.gamma_file is None or self.proton_file is None or self.output_dir is None:
             raise ToolConfigurationError("give --gamma G_DL2 --proton P_DL2 --output-dir BANK")
         tooling.apply_irf_defaults(self)
+        self.event_classes = EventClasses(parent=self)
+        self.event_classes.check()
         files = {"gamma": self.gamma_file, "proton": self.proton_file}
         if self.electron_file is not None:
             files["electron"] = self.electron_file
+        extra = [self.event_classes.column] if self.event_classes.enabled else []
         self.readers = {
-            k: SST1MDL2EventReader(p, self.tel_setup, parent=self) for k, p in files.items()
+            k: SST1MDL2EventReader(p, self.tel_setup, parent=self, extra_columns=extra)
+            for k, p in files.items()
         }
         self.selection = EventSelection(
             self.cuts_file, self.global_gammaness, self.global_theta, self.multiplicity
@@ -105,44 +112,37 @@ class MakeIrfsTool(SST1MTool, tooling.IrfToolBase):
         tag = cut_tag(self.selection.global_cut_value, gh_eff if gh_eff and gh_eff > 0 else None)
         directory = self.output_dir / self.tel_setup / node
         directory.mkdir(parents=True, exist_ok=True)
-        name = irf_file_name(self.tel_setup, node, tag, self.point_like)
-        self.pending = self.prepare_output(directory / name, suffix=".fits.gz")
+        n, name = self.event_classes.n_classes, partial(irf_file_name, self.tel_setup, node, tag)
+        self.pending = {  # event class (None: all events) -> output
+            k: self.prepare_output(directory / name(self.point_like, k), suffix=".fits.gz")
+            for k in (range(n + 1) if n else [None])
+        }
 
     def start(self):
-        gammas, self.acc = self.readers["gamma"], None
-        for _, events in gammas:
-            if self.acc is None:  # point-like gammas: one FoV bin around their offset
-                makers = tooling.makers_for(self.makers, gammas.point_like, events)
-                self.acc = IrfAccumulator(*makers, gammas.sim_info, gammas.point_like)
-            gh = self.selection.gh_mask(events)
-            selected = gh
-            if self.point_like:
-                selected = gh & self.selection.theta_mask(events, self.acc.reco_energy_bins)
-            self.acc.add_gammas(events[selected], events[gh])
-        for kind in ("proton", "electron"):
-            if kind in self.readers:
-                reader, spectrum = self.readers[kind], getattr(self, f"{kind}_spectrum")
-                for _, events in reader:
-                    events = events[self.selection.gh_mask(events)]
-                    tooling.add_weights(events, reader.sim_info, spectrum, self.obs_time)
-                    self.acc.add_background(events, self.obs_time)
+        class_of = None
+        if self.event_classes.enabled:  # quantiles of the selected gammas per energy bin
+            bins = self.makers[3].reco_energy_bins
+            self.event_classes.fit(self.readers["gamma"], self.selection.gh_mask, bins)
+            class_of = self.event_classes.of
+        self.accs = tooling.fill_accumulators(self, class_of)
 
     def finish(self):
-        cuts, rad_max = dict(self.selection.header), None
+        cuts, bins = dict(self.selection.header), self.makers[3].reco_energy_bins
+        rad_max = None
         if self.point_like:
             cuts.update(self.selection.theta_header())
-            rad_max = self.selection.theta_cut_table(self.acc.reco_energy_bins)
-        header = irf_header(
-            self.tel_setup, INSTRUMENT[self.tel_setup], self.meta, cuts,
-            self.get_current_config(), self.point_like, obs_time=self.obs_time.to_value(u.s),
-        )  # fmt: skip
-        hdus = [fits.PrimaryHDU(), *self.acc.hdus(header, self.point_like, rad_max)]
-        if self.selection.energy_dependent:
-            hdus.append(cut_table_hdu(self.selection.gh_table, "GH_CUTS", header))
-        fits.HDUList(hdus).writeto(self.pending.path, overwrite=True)
-        self.pending.commit()
-        Provenance().add_output_file(str(self.pending.target), role="IRF")
-        self.log.info("IRFs written to %s", self.pending.target)
+            rad_max = self.selection.theta_cut_table(bins)
+        for event_class, acc in self.accs.items():
+            header = irf_header(
+                self.tel_setup, INSTRUMENT[self.tel_setup], self.meta, cuts,
+                self.get_current_config(), self.point_like, event_class,
+                obs_time=self.obs_time.to_value(u.s),
+            )  # fmt: skip
+            pending = self.pending[event_class]
+            tooling.irf_hdus(self, acc, header, rad_max).writeto(pending.path, overwrite=True)
+            pending.commit()
+            Provenance().add_output_file(str(pending.target), role="IRF")
+            self.log.info("IRFs written to %s", pending.target)
 
 
 def main():

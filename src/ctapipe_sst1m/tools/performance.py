@@ -60,6 +60,7 @@ class PerformanceTool(SST1MTool, IrfToolBase):
         ("o", "output-dir"): "PerformanceTool.output_dir",
         ("c", "config"): "Tool.config_files",
         "min-events": "SST1MPerformance.min_events",
+        "min-background-events": "SST1MPerformance.min_background_events",
     }
     flags = flag(
         "overwrite",

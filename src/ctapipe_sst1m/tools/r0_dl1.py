@@ -13,26 +13,24 @@ from ctapipe.core.traits import Bool, List, flag
 from ctapipe.core.traits import Path as PathTrait
 from ctapipe.tools.process import ProcessorTool
 from tqdm.auto import tqdm
-from traitlets.config import Config
 
 from .. import compat
 from ..calib.monitoring import MonitoringTablesOutput, PedestalMonitor
+from ..calib.processing import (
+    DL1Completion,
+    default_config_path,
+    processing_config,
+    run_overrides,
+    simulation_monitor,
+)
 from ..calib.run_summary import RunBookkeeping
 from ..core import SST1MTool
-from ..core.config import packaged_config_path, read_config_file
 from ..core.signals import deferred_interruption, raise_if_interrupted
 from ..io import SST1MEventSource
 from ..io.fast_writer import speed_up_data_writer
 from ..io.input_check import check_event_input
-from ..io.nsb_column import complete_dl1_file
-from ..io.tool_outputs import at_exit
 
 __all__ = ["SST1MR0DL1Tool", "default_config_path", "main"]
-
-
-def default_config_path(is_simulation):
-    """Path of the packaged default configuration for data or simulations."""
-    return packaged_config_path("r0_dl1_mc.yaml" if is_simulation else "r0_dl1_data.yaml")
 
 
 class SST1MR0DL1Tool(SST1MTool, ProcessorTool):
@@ -90,53 +88,27 @@ sst1m-r0-dl1 -i raw.fits.fz -o dl1_recleaned.h5 --reclean dl1.h5
             check_event_input(path)
         self._output = self.prepare_output(self.output_path, suffix=".h5")
         self.output_path = self._output.target
-        self._finished = False
         # closed after the writer, the source and the monitoring (last in, first out)
-        self.enter_context(at_exit(self._complete_output))
+        self.completion = self.enter_context(DL1Completion(self._output))
         self.is_data = SST1MEventSource.is_compatible(self.input_files[0])
-        self._apply_defaults()
-        overrides = Config()
-        overrides.EventSource.input_url = str(self.input_files[0])
-        if len(self.input_files) > 1:
-            overrides.SST1MEventSource.input_urls = [str(p) for p in self.input_files[1:]]
-        overrides.DataWriter.output_path = str(self._output.path)
-        overrides.DataWriter.overwrite = False
-        overrides.PedestalMonitor.output_path = str(self._output.path)
-        self.update_config(overrides)
+        self.update_config(
+            processing_config(self.config, self.is_data, self.use_default_config, self.log)
+        )
+        self.update_config(run_overrides(self.input_files, self._output.path))
         # entered before the DataWriter, so that it writes after the writer closed the file
         tables_output = self.enter_context(MonitoringTablesOutput(path=self._output.path))
         super().setup()
         speed_up_data_writer(self.write)  # same tables and values, found once per table
-        self.monitor = getattr(self.event_source, "pedestal_monitoring", None)
-        self._call_monitor = not isinstance(self.monitor, PedestalMonitor)
-        if self._call_monitor:  # simulations: no SST-1M source owns a monitor
-            self.monitor = PedestalMonitor(
-                subarray=self.event_source.subarray, parent=self, write_at_tool_exit=False
-            )
-            tables_output.attach(self.monitor)
+        # simulations: no SST-1M source owns a monitor, the loop calls it
+        self.monitor, self._call_monitor = simulation_monitor(
+            self.event_source, self, tables_output
+        )
         self.bookkeeping = RunBookkeeping()
-
-    def _apply_defaults(self):
-        """Merge the packaged default config (and, for data, a required calibration) below."""
-        defaults = Config()
-        if self.is_data:
-            defaults.DigiCamR0Corrections.calibration_required = True
-        if self.use_default_config:
-            path = default_config_path(is_simulation=not self.is_data)
-            defaults.merge(read_config_file(path))
-            self.log.info("SST-1M defaults for %s from %s", "data" if self.is_data else "MC", path)
-        defaults.merge(self.config)
-        self.update_config(defaults)
 
     def start(self):
         """ProcessorTool's event loop, plus the monitor for MC and the bookkeeping."""
-        events = tqdm(
-            self.event_source,
-            desc=self.name,
-            total=self.event_source.max_events,
-            unit="ev",
-            disable=not self.progress_bar,
-        )
+        source, bar = self.event_source, not self.progress_bar
+        events = tqdm(source, self.name, source.max_events, unit="ev", disable=bar)
         with deferred_interruption():
             for event in events:
                 raise_if_interrupted()
@@ -165,17 +137,12 @@ sst1m-r0-dl1 -i raw.fits.fz -o dl1_recleaned.h5 --reclean dl1.h5
     def finish(self):
         """Close the writer and the source, complete and commit the output, print the summary."""
         super().finish()
-        self._finished = True
-        compat.exit_stack(self).close()  # runs _complete_output after the writers closed
+        rows = self.bookkeeping.nsb_rows if self.write.write_dl1_parameters else None
+        self.completion.finished(nsb_rows=rows)
+        compat.exit_stack(self).close()  # completes the output after the writers closed
         Provenance().add_output_file(str(self.output_path), role="DL1/Event")
         if self.summary:
             print(self.bookkeeping.summary_text(self.name, self.output_path, self.monitor))
-
-    def _complete_output(self):
-        if self._finished:  # else failure or interruption: the pending output is discarded
-            rows = self.bookkeeping.nsb_rows if self.write.write_dl1_parameters else None
-            complete_dl1_file(self._output.path, self.output_path, nsb_rows=rows)
-            self._output.commit()
 
 
 def main():

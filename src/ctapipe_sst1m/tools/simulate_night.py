@@ -6,10 +6,8 @@ Argument wiring and the loop over runs only: the physics is in
 and written one at a time; the truth goes to ``truth.json`` and ``truth_events.fits``.
 """
 
-import json
-
 from astropy.table import vstack
-from ctapipe.core import Provenance, Tool, ToolConfigurationError
+from ctapipe.core import Tool, ToolConfigurationError
 from ctapipe.core.traits import Bool, Path, classes_with_traits, flag
 from ctapipe.image import ImageCleaner, ImageProcessor
 from ctapipe.image.extractor import ImageExtractor
@@ -24,7 +22,7 @@ from ..simulation import CameraNoiseModel, ClusterTrigger, ShowerGenerator, Show
 from ..simulation.clocks import TelescopeClocks
 from ..simulation.night import NightSimulator
 from ..simulation.night_files import RunWriter, data_file_name, dl1_defaults
-from ..simulation.night_truth import night_truth, run_summary, truth_rows
+from ..simulation.night_truth import night_truth, run_summary, truth_rows, write_truth_files
 from ..simulation.observation import NightSchedule, ObservingConditions
 
 __all__ = ["SimulateNightTool", "main"]
@@ -120,14 +118,7 @@ class SimulateNightTool(SST1MTool, Tool):
             for plan in tqdm(self.plans, desc=self.name, unit="run", disable=None):
                 raise_if_interrupted()
                 run = self.simulator.simulate_run(plan)
-                files = {}
-                for tel_id in DATA_TEL_IDS:
-                    name = data_file_name(tel_id, night, plan.run_number)
-                    pending = self.prepare_output(self.output_dir / name, suffix=".h5")
-                    self.writer.write(run, tel_id, pending.path)
-                    pending.commit()
-                    Provenance().add_output_file(str(pending.target), role="DL1/Event")
-                    files[tel_id] = name
+                files = self.writer.write_run(run, night, self.output_dir, self.prepare_output)
                 self.runs.append(run_summary(run, files))
                 tables.extend(truth_rows(run))
         self.truth_table = vstack(tables) if tables else None
@@ -135,13 +126,7 @@ class SimulateNightTool(SST1MTool, Tool):
     def finish(self):
         """Write the truth files."""
         truth = night_truth(self.simulator, self.runs, self.config)
-        pending = self.prepare_output(self.output_dir / "truth.json")
-        pending.path.write_text(json.dumps(truth, indent=1, sort_keys=True) + "\n")
-        pending.commit()
-        if self.truth_table is not None:
-            pending = self.prepare_output(self.output_dir / "truth_events.fits")
-            self.truth_table.write(pending.path, format="fits")
-            pending.commit()
+        write_truth_files(self.output_dir, truth, self.truth_table, self.prepare_output)
         self.log.info("wrote %d runs to %s", len(self.runs), self.output_dir)
 
 

@@ -5,20 +5,15 @@ SST-1M telescopes differ by pulse shape, so each gets its own models), the energ
 the disp norm + sign reconstructor and the gamma/hadron classifier, for the mono and the
 stereo feature sets, from MC DL1 (diffuse gammas + diffuse protons, e.g. straight from
 ``sst1m-simulate``). A part of the events is held out and used to measure the performance
-written to ``performance.json`` and to the PNG report. The training itself is
-`ctapipe_sst1m.reco.trainer`. Output layout::
-
-    MODEL_DIR/models.json        versions, configs, node, features, SHA-256 of every model
-    MODEL_DIR/performance.json
-    MODEL_DIR/{mono,stereo}/{energy,disp,classifier}.pkl   stock ctapipe reconstructor pickles
-    MODEL_DIR/report/*.png
+written to ``performance.json`` and to the PNG report. The training and the layout of
+``MODEL_DIR`` (``models.json``, ``performance.json``, ``{mono,stereo}/*.pkl``, ``report/``)
+are `ctapipe_sst1m.reco.trainer`.
 """
 
 from pathlib import Path
 
-import astropy.units as u
 from ctapipe.core import Tool, ToolConfigurationError
-from ctapipe.core.traits import AstroQuantity, CaselessStrEnum, Float, Int, List, flag
+from ctapipe.core.traits import CaselessStrEnum, Float, Int, List, flag
 from ctapipe.core.traits import Path as PathTrait
 from ctapipe.reco import DispReconstructor
 
@@ -27,24 +22,20 @@ from ..reco import SST1MEnergyRegressor, SST1MParticleClassifier
 from ..reco.evaluation import PerformanceEvaluator
 from ..reco.model_bank import file_node
 from ..reco.trainer import (
-    MODEL_FILES,
     MODES,
-    ModelSetTrainer,
     default_training_config,
-    mode_config,
-    training_loaders,
+    input_file_trait,
+    mode_config_trait,
+    model_set_files,
+    node_angle_trait,
+    open_trainer,
+    train_modes,
     training_metadata,
     write_model_set,
 )
 from ..reco.training import TrainingSample
 
 __all__ = ["TrainModelsTool", "main", "default_training_config"]
-
-
-def _dl1_path(help_text):
-    return PathTrait(None, allow_none=True, exists=True, directory_ok=False, help=help_text).tag(
-        config=True
-    )
 
 
 class TrainModelsTool(SST1MTool, Tool):
@@ -57,8 +48,10 @@ class TrainModelsTool(SST1MTool, Tool):
     sst1m-train-models --gamma g.h5 --proton p.h5 -o models/ --modes mono -c small_forests.yaml
     """
 
-    gamma_path = _dl1_path("MC DL1 file of diffuse gammas.")
-    proton_path = _dl1_path("MC DL1 file of diffuse protons (needed for the gamma/hadron models).")
+    gamma_path = input_file_trait("MC DL1 file of diffuse gammas.")
+    proton_path = input_file_trait(
+        "MC DL1 file of diffuse protons (needed for the gamma/hadron models)."
+    )
     output_dir = PathTrait(
         allow_none=True,
         default_value=None,
@@ -69,30 +62,14 @@ class TrainModelsTool(SST1MTool, Tool):
     modes = List(
         CaselessStrEnum(MODES), default_value=list(MODES), help="Model sets to train."
     ).tag(config=True)
-    mono_config = PathTrait(
-        default_value=default_training_config("mono"),
-        exists=True,
-        directory_ok=False,
-        help="Training configuration (features, forests, cuts) of the mono models.",
-    ).tag(config=True)
-    stereo_config = PathTrait(
-        default_value=default_training_config("stereo"),
-        exists=True,
-        directory_ok=False,
-        help="Training configuration (features, forests, cuts) of the stereo models.",
-    ).tag(config=True)
-    node_zenith = AstroQuantity(
-        default_value=None,
-        allow_none=True,
-        physical_type=u.physical.angle,
-        help="Zenith of the model node (e.g. '20 deg'); default: median MC pointing.",
-    ).tag(config=True)
-    node_azimuth = AstroQuantity(
-        default_value=None,
-        allow_none=True,
-        physical_type=u.physical.angle,
-        help="Azimuth of the model node (e.g. '180 deg'); default: mean MC pointing.",
-    ).tag(config=True)
+    mono_config = mode_config_trait("mono")
+    stereo_config = mode_config_trait("stereo")
+    node_zenith = node_angle_trait(
+        "Zenith of the model node (e.g. '20 deg'); default: median MC pointing."
+    )
+    node_azimuth = node_angle_trait(
+        "Azimuth of the model node (e.g. '180 deg'); default: mean MC pointing."
+    )
     node_nsb = Float(None, allow_none=True, help="NSB level of the model node, if known.").tag(
         config=True
     )
@@ -137,44 +114,22 @@ class TrainModelsTool(SST1MTool, Tool):
         if self.gamma_path is None or self.output_dir is None:
             raise ToolConfigurationError("give --gamma GAMMA_DL1 and -o MODEL_DIR")
         self.output_dir = Path(self.output_dir).expanduser().absolute()
-        self.check_output(
-            *[self.output_dir / m / f for m in self.modes for f in MODEL_FILES.values()]
-        )
-        check_writable_directory(
-            self.output_dir if self.output_dir.exists() else self.output_dir.parent
-        )
+        self.check_output(*model_set_files(self.output_dir, self.modes))
+        out = self.output_dir
+        check_writable_directory(out if out.exists() else out.parent)
         files = {"gamma": self.gamma_path, "proton": self.proton_path}
-        loaders, skipped = training_loaders(files, self, self.log)
-        loaders = {particle: self.enter_context(loader) for particle, loader in loaders.items()}
-        self.subarray = loaders["gamma"].subarray
-        self.trainer = ModelSetTrainer(
-            self.subarray,
-            loaders["gamma"],
-            loaders.get("proton"),
-            TrainingSample(parent=self),
-            self.chunk_size,
-            files,
-            self.log,
-            skipped,
-        )
+        self.trainer = open_trainer(self, files, TrainingSample(parent=self), self.chunk_size)
         self.evaluate = PerformanceEvaluator(parent=self)
 
     def start(self):
-        performance, trained = {}, {}
-        for mode in self.modes:
-            cfg_path = self.mono_config if mode == "mono" else self.stereo_config
-            recos, tests = self.trainer.train(mode, mode_config(cfg_path, self.config))
-            performance[mode], scores = self.evaluate(recos, tests, self.subarray, mode)
-            trained[mode] = (recos, cfg_path, scores)
+        configs = {"mono": self.mono_config, "stereo": self.stereo_config}
+        configs = {mode: configs[mode] for mode in self.modes}
+        trained, performance = train_modes(self.trainer, self.evaluate, configs, self.config)
         self.output_dir.mkdir(exist_ok=True)
         node = file_node(self.gamma_path, self.node_zenith, self.node_azimuth, self.node_nsb)
+        meta = training_metadata(self.trainer, node, self.get_current_config())
         write_model_set(
-            self.output_dir,
-            trained,
-            performance,
-            training_metadata(self.trainer, node, self.get_current_config()),
-            self.overwrite,
-            self.model_compression,
+            self.output_dir, trained, performance, meta, self.overwrite, self.model_compression
         )
         from ..reco.report import write_report
 
