@@ -26,6 +26,7 @@ from ..io.datamodel import (
     DL1_SUBARRAY_TRIGGER_TABLE,
     DL1_TEL_TRIGGER_TABLE,
     DL2_MODELS_TABLE,
+    DL2_TEL_GROUP,
     OBSERVATION_BLOCK_TABLE,
     SIMULATION_RUN_TABLE,
 )
@@ -121,17 +122,22 @@ class RunData:
 
 
 def file_tel_setup(path):
-    """Telescope setup of a DL2 file: ``stereo`` or the one telescope of a mono file, or None."""
+    """Telescope setup of a DL2 file: ``stereo``, the one telescope of a mono file, or None.
+
+    Mono: the telescopes with DL2 energy tables (``/dl2/event/telescope/energy/<prefix>/``).
+    """
     with tables.open_file(path) as h5:
         mode = None
         if DL2_MODELS_TABLE in h5:
             mode = read_table(h5, DL2_MODELS_TABLE).meta.get("mode")
-        trig = (
-            h5.get_node(DL1_TEL_TRIGGER_TABLE).col("tel_id") if DL1_TEL_TRIGGER_TABLE in h5 else []
-        )
+        group = f"{DL2_TEL_GROUP}/energy"
+        names = set()
+        if group in h5:
+            for table in h5.walk_nodes(group, "Table"):
+                names.add(table._v_name)
     if mode == "stereo":
         return "stereo"
-    tel_ids = sorted({int(t) for t in np.unique(trig)})
+    tel_ids = sorted(int(n.split("_")[1]) for n in names if n.startswith("tel_"))
     if len(tel_ids) == 1:
         return f"tel_{tel_ids[0]:03d}"
     return None
@@ -178,6 +184,8 @@ def read_runs(path, tel_setup, parent=None):
     for n, chunk in reader:
         parts.append(chunk)
         n_read += n
+    if not parts or n_read == 0:
+        return []  # no event in the file: nothing observed
     events = vstack(parts) if len(parts) > 1 else parts[0]
     with tables.open_file(path) as h5:
         triggers = _trigger_times(h5, reader.tel_id)

@@ -4,11 +4,14 @@ Wiring and the loop only: runs from `ctapipe_sst1m.dl3.events.read_runs`, groupi
 `ObservationGrouper`, IRFs, cuts, livetime and HDUs from `DL3Maker`, index from `write_index`.
 """
 
+import sys
+
 from ctapipe.core import Provenance, Tool, ToolConfigurationError
 from ctapipe.core.traits import Bool, CaselessStrEnum, Float, List, Unicode, flag
 from ctapipe.core.traits import Path as PathTrait
 
 from ..core import SST1MTool
+from ..core.arguments import spread_list_option
 from ..core.paths import expand_input_paths
 from ..dl3.events import SST1MDataDL2Reader, file_tel_setup, read_runs
 from ..dl3.index import write_index
@@ -73,6 +76,11 @@ class DL2ToDL3Tool(SST1MTool, Tool):
     )
     classes = [ObservationGrouper, DL3Maker, SST1MDataDL2Reader]
 
+    def initialize(self, argv=None):
+        """``-i`` takes several values (files, directories, expanded globs)."""
+        argv = list(sys.argv[1:] if argv is None else argv)
+        super().initialize(spread_list_option(argv, ("-i", "--input")))
+
     def setup(self):
         if not self.input_paths or self.irf_bank is None or self.output_dir is None:
             raise ToolConfigurationError("give -i DL2... --irfs BANK --output-dir DL3_DIR")
@@ -88,7 +96,7 @@ class DL2ToDL3Tool(SST1MTool, Tool):
         unknown = [str(p) for p, s in setups.items() if s is None]
         if unknown:
             raise ToolConfigurationError(
-                f"{unknown[0]}: mono DL2 of two telescopes; give --tel-setup"
+                f"{unknown[0]}: mono DL2 of several (or no) telescopes; give --tel-setup"
             )
         if len(set(setups.values())) > 1:
             raise ToolConfigurationError(
