@@ -48,7 +48,7 @@ def point_like(chain, tmp_path_factory):
 
 
 def _files(directory):
-    return sorted(directory.glob("dl3_*.fits.gz"))
+    return sorted(directory.glob("dl3_*.fits"))
 
 
 def _observations(directory, required_irf):
@@ -84,7 +84,7 @@ def test_gammapy_reads_every_observation(full, point_like, kind):
         else:
             assert np.all(obs.rad_max.quantity > 0)
         # IRFs interpolated to the observation's zenith (inside the 20-40 deg grid)
-        path = directory / f"dl3_SST1M_stereo_{obs.obs_id}.fits.gz"
+        path = directory / f"dl3_SST1M_stereo_{obs.obs_id}.fits"
         aeff = fits.getheader(path, "EFFECTIVE AREA")
         assert header["IRF_METH"] == aeff["IRF_METH"] == "linear"
         assert aeff["ZEN_PNT"] == pytest.approx(header["ZEN_PNT"], abs=1e-5)

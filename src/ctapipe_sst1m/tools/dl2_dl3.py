@@ -17,6 +17,7 @@ from ..dl3.events import SST1MDataDL2Reader, file_tel_setup, read_runs
 from ..dl3.index import write_index
 from ..dl3.maker import DL3Maker
 from ..dl3.observations import ObservationGrouper
+from ..dl3.writer import write_hdulist
 from ..irf.bank import config_hash
 from ..simulation.catalogue import resolve_target
 
@@ -117,10 +118,10 @@ class DL2ToDL3Tool(SST1MTool, Tool):
         cfg = config_hash(self.get_current_config())
         self.written = []
         for obs in self.observations:
-            out = self.output_dir / f"dl3_SST1M_{obs.tel_setup}_{obs.obs_id}.fits.gz"
-            pending = self.prepare_output(out, suffix=".fits.gz")
+            out = self.output_dir / f"dl3_SST1M_{obs.tel_setup}_{obs.obs_id}.fits"
+            pending = self.prepare_output(out, suffix=".fits")
             hdul, n = self.maker.make(obs, self.target_info, cfg, pending.target)
-            hdul.writeto(pending.path, overwrite=True)
+            write_hdulist(hdul, pending.path)
             pending.commit()
             Provenance().add_output_file(str(out), role="DL3")
             self.written.append(out)
