@@ -119,9 +119,12 @@ def read_dq_table(path):
 
 
 def good_obs_ids(table, tel_setup=None):
-    """Sorted obs_ids of the good runs (of one setup if given)."""
+    """Sorted obs_ids of the good runs: of one setup, or (None) those whose rows are all good."""
     table = Table(table)
-    sel = np.asarray(table["good"], dtype=bool)
+    obs = np.asarray(table["obs_id"])
+    good = np.asarray(table["good"], dtype=bool)
     if tel_setup is not None:
-        sel &= np.asarray(table["tel_setup"]).astype(str) == tel_setup
-    return sorted(int(o) for o in np.asarray(table["obs_id"])[sel])
+        sel = np.asarray(table["tel_setup"]).astype(str) == tel_setup
+        return sorted(int(o) for o in obs[sel & good])
+    bad = set(obs[~good].tolist())
+    return sorted(int(o) for o in set(obs.tolist()) - bad)
