@@ -30,7 +30,7 @@ def test_light_yield_fit_recovers_the_scale_and_its_error():
     edges = np.geomspace(400, 4000, 9)
     pulls = []
     for t in (0.6, 1.0, 1.2):
-        for k in range(20):
+        for _ in range(20):
             n = rng.poisson(10.0 * 200.0)  # 200 s at 10 Hz above 50 p.e.
             q = t * 50.0 * (1 - rng.uniform(size=n)) ** (-1 / 1.7)
             fit = fit_light_yield(q, 200.0, node.rate, edges)

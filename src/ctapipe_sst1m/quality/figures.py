@@ -281,7 +281,7 @@ def dq_table_figure(table, title):
     if table is None or len(table) == 0:
         return _text_page(title, ["no DQ rows"])
     lines, colors = [], []
-    header = f"{'obs_id':>12} {'setup':8} {'good':5} {'zen':>5} {'live[s]':>8} {'nsb':>5} {'LY':>5}  flags"
+    header = "      obs_id setup    good    zen  live[s]   nsb    LY  flags"
     lines.append(header)
     colors.append("black")
     for row in table:

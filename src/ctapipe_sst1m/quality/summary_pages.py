@@ -17,7 +17,13 @@ from matplotlib.backends.backend_pdf import PdfPages
 
 from . import figures
 
-__all__ = ["build_pages", "write_summary"]
+__all__ = ["HTML_COLUMNS", "build_pages", "write_summary"]
+
+#: DQ-table columns shown in the HTML page
+HTML_COLUMNS = (
+    "obs_id", "tel_setup", "target", "wobble", "good", "zenith", "livetime", "rate_cleaned",
+    "nsb_level", "light_yield", "light_yield_error", "moon_altitude", "wr_dt_spread", "flags",
+)  # fmt: skip
 
 
 def _status_lines(files, manifest_rows, manifest_problem, skipped):
@@ -38,7 +44,8 @@ def _status_lines(files, manifest_rows, manifest_problem, skipped):
         colors.append("red")
         for r in failed:
             lines.append(
-                f"  {r['key']} [{r['status']}, exit {r['exit_code']}] {r['message']} log: {r['log']}"
+                f"  {r['key']} [{r['status']}, exit {r['exit_code']}] {r['message']}"
+                f" log: {r['log']}"
             )
             colors.append("red")
     lines.append(
@@ -132,9 +139,7 @@ def build_pages(acc, table, files, manifest_rows, manifest_problem, mc_rate=None
 def _table_html(table):
     if table is None or len(table) == 0:
         return "<p>No DQ rows.</p>"
-    cols = [c for c in ("obs_id", "tel_setup", "target", "wobble", "good", "zenith", "livetime",
-                        "rate_cleaned", "nsb_level", "light_yield", "light_yield_error",
-                        "moon_altitude", "wr_dt_spread", "flags") if c in table.colnames]  # fmt: skip
+    cols = [c for c in HTML_COLUMNS if c in table.colnames]
     out = ["<table><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in cols) + "</tr>"]
     for row in table:
         cells = []
@@ -183,7 +188,8 @@ def write_summary(out_dir, pages, table, status_lines, failed, title):
     body.append(_table_html(table))
     style = (
         "body{font-family:sans-serif;margin:1em}img{max-width:100%}"
-        "table{border-collapse:collapse;font-size:small}td,th{border:1px solid #999;padding:2px 4px}"
+        "table{border-collapse:collapse;font-size:small}"
+        "td,th{border:1px solid #999;padding:2px 4px}"
         ".flagged{color:#b00;background:#fee}"
     )
     page = (

@@ -41,10 +41,12 @@ class NightSummaryTool(SST1MTool, Tool):
     sst1m-night-summary /data/ana/20231110 -o summary_20231110
     sst1m-night-summary toy_night -o summary --source-catalog sources.json --overwrite
     """
-    night_dir = PathTrait(None, allow_none=True, exists=True, file_ok=False,
-                          help="Directory of the night (positional NIGHT_DIR).").tag(config=True)  # fmt: skip
-    output_dir = PathTrait(None, allow_none=True, file_ok=False,
-                           help="Output directory of the summary.").tag(config=True)  # fmt: skip
+    night_dir = PathTrait(
+        None, allow_none=True, exists=True, file_ok=False, help="Night directory (NIGHT_DIR)."
+    ).tag(config=True)
+    output_dir = PathTrait(
+        None, allow_none=True, file_ok=False, help="Output directory of the summary."
+    ).tag(config=True)
     source_catalog = PathTrait(
         None,
         allow_none=True,
@@ -52,8 +54,11 @@ class NightSummaryTool(SST1MTool, Tool):
         directory_ok=False,
         help="Source positions: JSON {name: {frame: icrs, ra, dec}} or ECSV; default packaged.",
     ).tag(config=True)
-    mc_reference = List(PathTrait(exists=True, directory_ok=False), default_value=[],
-                        help="Simulated proton DL1 for the MC intensity curves.").tag(config=True)  # fmt: skip
+    mc_reference = List(
+        PathTrait(exists=True, directory_ok=False),
+        default_value=[],
+        help="Simulated proton DL1 files for the MC intensity curves.",
+    ).tag(config=True)
     time_bin = Float(10.0, min=0.1, help="Width (s) of the time bins of the rate pages.").tag(
         config=True
     )
