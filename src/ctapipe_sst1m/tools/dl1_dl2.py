@@ -20,6 +20,7 @@ from ctapipe.io import HDF5Merger
 from ctapipe.tools.apply_models import ApplyModels
 from tqdm.auto import tqdm
 
+from ..config.processing import warn_if_differs
 from ..core import SST1MTool, deferred_interruption, raise_if_interrupted
 from ..reco.dl2_models import (
     check_dl1_file,
@@ -127,6 +128,9 @@ class DL1ToDL2Tool(SST1MTool, ApplyModels):
             NodeSelector(parent=self),
         )
         self.log.info("using %s models of node %s", self.choice.mode, self.choice.node.as_dict())
+        # one-line warning if extraction, cleaning or NSB bin differ from the training data's
+        models = self.choice.node.path
+        warn_if_differs(self.log, input_file, models, self.input_url, models, self.telescope_map)
         # models first: a bad model stops the run before anything is written
         recos = load_models(self.choice, subarray, self.telescope_map, self, self.n_jobs)
         self.writer = self.enter_context(

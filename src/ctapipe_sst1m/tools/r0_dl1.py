@@ -18,6 +18,7 @@ from traitlets.config import Config
 from .. import compat
 from ..calib.monitoring import MonitoringTablesOutput, PedestalMonitor
 from ..calib.run_summary import RunBookkeeping
+from ..config.processing import record_of_processor_tool, write_processing_record
 from ..core import SST1MTool
 from ..core.config import packaged_config_path, read_config_file
 from ..core.signals import deferred_interruption, raise_if_interrupted
@@ -175,6 +176,8 @@ sst1m-r0-dl1 -i raw.fits.fz -o dl1_recleaned.h5 --reclean dl1.h5
         if self._finished:  # else failure or interruption: the pending output is discarded
             rows = self.bookkeeping.nsb_rows if self.write.write_dl1_parameters else None
             complete_dl1_file(self._output.path, self.output_path, nsb_rows=rows)
+            record = record_of_processor_tool(self, self.monitor)  # extraction, cleaning, NSB bin
+            write_processing_record(self._output.path, record)
             self._output.commit()
 
 
