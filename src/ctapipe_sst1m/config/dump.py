@@ -70,7 +70,10 @@ STAGES = {
         "configs": {"mc": ["irf_defaults.yaml"], "data": ["irf_defaults.yaml"]},
     },
     "dl3": {
-        "tools": [("ctapipe_sst1m.tools.dl2_dl3", None), ("ctapipe_sst1m.tools.create_index", None)],
+        "tools": [
+            ("ctapipe_sst1m.tools.dl2_dl3", None),
+            ("ctapipe_sst1m.tools.create_index", None),
+        ],
         "configs": {},
     },
 }
@@ -397,5 +400,6 @@ def dump_stage(stages, kind, mode_file_names=None):
     what = ", ".join(
         f"{stage}: " + " ".join(t.name for t in stage_tools(stage, kind)) for stage in stages
     )
-    main = DumpedFile("", render_sections(sections, _header("+".join(stages), kind, what)), sections)
+    header = _header("+".join(stages), kind, what)
+    main = DumpedFile("", render_sections(sections, header), sections)
     return [main, *extra]

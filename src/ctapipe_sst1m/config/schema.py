@@ -9,7 +9,8 @@ the same classes may still *spell* it differently — ``CameraCalibrator: {Local
 22, 1.0]]`` — so `flatten_config` brings them to one form, ``{"Class.trait": value}``, with
 nested sections hoisted to their class (the nested value wins, as in traitlets), telescope
 parameters resolved for the SST-1M telescope ids (compared for the ids both give), physical
-quantities in SI units and quality criteria reduced to their expressions. `compare_configs` lists what differs.
+quantities in SI units and quality criteria reduced to their expressions. `compare_configs`
+lists what differs.
 """
 
 import astropy.units as u
