@@ -41,7 +41,15 @@ from traitlets.config import Application, Configurable
 from ..core.config import packaged_config_path, read_config_file
 from ..version import __version__
 
-__all__ = ["STAGES", "DumpedFile", "dump_stage", "render_sections", "stage_tools"]
+__all__ = [
+    "STAGES",
+    "DumpedFile",
+    "dump_stage",
+    "render_sections",
+    "import_stage_tools",
+    "stage_tools",
+    "yaml_value",
+]
 
 #: stage → (tool modules and class names, packaged configs per kind, data-only tools)
 STAGES = {
@@ -161,8 +169,18 @@ def stage_tools(stage, kind):
     return tools
 
 
+def yaml_value(value):
+    """A YAML-representable copy of a configuration value (quantities as ``"1.0 deg"``,
+    enums by name, numpy as Python), or a sentinel if it has no YAML form."""
+    return _plain(value)
+
+
+def import_stage_tools():
+    """Import the Tool modules of every stage (their classes become known configurables)."""
+    return [tool for stage in STAGE_ORDER for kind in SOURCES for tool in stage_tools(stage, kind)]
+
+
 def _plain(value):
-    """A YAML-representable copy of a trait value, or ``_SKIP``."""
     if isinstance(value, u.Quantity):
         return f"{float(value.value)!r} {value.unit.to_string()}" if value.isscalar else _SKIP
     if isinstance(value, enum.Enum):
