@@ -26,9 +26,11 @@ Where a record lives (`read_processing_record` accepts all of them):
 
 * DL1 files of ``sst1m-r0-dl1``: the attribute ``record`` of the HDF5 node
   `~ctapipe_sst1m.io.datamodel.PROCESSING_RECORD_NODE` (`write_processing_record`);
+* DL2 files of ``sst1m-dl1-dl2``: the same node, copied from the DL1 input;
 * model directories: the ``processing`` entry of ``models.json`` (the record of the gamma
   training file);
-* IRF files: the header card ``SST1MPRC`` (compact JSON, `record_to_card`);
+* IRF files of ``sst1m-make-irfs``: the header card ``SST1MPRC`` of every HDU (compact JSON,
+  `record_to_card`), the record of the gamma DL2 file;
 * a configuration file (YAML/JSON) or a traitlets ``Config`` (`record_from_config`).
 
 The comparison is `differing_keys`; `difference_message` makes the one-line warning that
@@ -52,6 +54,7 @@ __all__ = [
     "IRF_HEADER_CARD",
     "MODELS_JSON_KEY",
     "ProcessingRecordError",
+    "copy_processing_record",
     "differing_keys",
     "difference_message",
     "processing_record",
@@ -187,6 +190,19 @@ def write_processing_record(path, record):
             h5.remove_node(PROCESSING_RECORD_NODE, recursive=True)
         node = h5.create_group(where, name, createparents=True)
         node._v_attrs["record"] = json.dumps(record, sort_keys=True)
+
+
+def copy_processing_record(source, target):
+    """Copy the record of the open ``tables.File`` ``source`` into the open ``target``."""
+    record = read_processing_record(source)
+    if record is None:
+        return None
+    where, name = PROCESSING_RECORD_NODE.rsplit("/", 1)
+    if PROCESSING_RECORD_NODE in target.root:
+        target.remove_node(PROCESSING_RECORD_NODE, recursive=True)
+    node = target.create_group(where, name, createparents=True)
+    node._v_attrs["record"] = json.dumps(record, sort_keys=True)
+    return record
 
 
 def record_to_card(record):

@@ -17,6 +17,7 @@ from ctapipe.irf import (
     PSF3DMaker,
 )
 
+from ..config.processing import IRF_HEADER_CARD, read_processing_record, record_to_card
 from ..core import SST1MTool
 from ..irf import tooling
 from ..irf.bank import cut_tag, irf_file_name, irf_header, node_name
@@ -136,6 +137,9 @@ class MakeIrfsTool(SST1MTool, tooling.IrfToolBase):
             self.tel_setup, INSTRUMENT[self.tel_setup], self.meta, cuts,
             self.get_current_config(), self.point_like, obs_time=self.obs_time.to_value(u.s),
         )  # fmt: skip
+        record = read_processing_record(self.gamma_file)  # compared by the DL3 step
+        if record is not None:
+            header[IRF_HEADER_CARD] = record_to_card(record)
         hdus = [fits.PrimaryHDU(), *self.acc.hdus(header, self.point_like, rad_max)]
         if self.selection.energy_dependent:
             hdus.append(cut_table_hdu(self.selection.gh_table, "GH_CUTS", header))
