@@ -82,3 +82,22 @@ def test_record_round_trip_and_corrupt_record(mc_dl1, tmp_path):
         h5.get_node(PROCESSING_RECORD_NODE)._v_attrs["record"] = "{not json"
     with pytest.raises(ValueError, match="unreadable processing record"):
         read_processing_record(path)
+
+
+def test_sst1m_dl1_dl2_warns_when_the_models_were_processed_differently(
+    digicam_dl1, toy, tmp_path, caplog
+):
+    from ctapipe.core import run_tool
+
+    from ctapipe_sst1m.tools.dl1_dl2 import DL1ToDL2Tool
+
+    _, _, models = toy  # trained by sst1m-train-models on sst1m-simulate output (tailcuts)
+    training = read_processing_record(models)
+    assert training["telescopes"]["2"]["image_cleaner"] == "TailcutsImageCleaner"
+    out = tmp_path / "run.dl2.h5"
+    argv = [f"-i={digicam_dl1}", f"-m={models}", f"-o={out}", f"--provenance-log={tmp_path / 'p'}"]
+    with caplog.at_level(logging.WARNING):
+        assert run_tool(DL1ToDL2Tool(), argv, cwd=tmp_path, raises=True) == 0
+    warnings = [r.message for r in caplog.records if "processing configuration" in r.message]
+    assert len(warnings) == 1 and "image_cleaner" in warnings[0]
+    assert read_processing_record(out) == read_processing_record(digicam_dl1)  # DL2 keeps it

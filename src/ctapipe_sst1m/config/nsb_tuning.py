@@ -49,6 +49,7 @@ __all__ = [
     "TelescopeTuning",
     "mc_level",
     "tune_images",
+    "tune_r1_file",
     "tune_waveforms",
     "R1NoiseSample",
     "added_variance",
@@ -400,3 +401,22 @@ def tune_images(mc, data, telescope_map, log=None):
         variance = added_variance(measured.value, measured_mc.value)
         out.append(TelescopeTuning(tel_id, data_tel, measured, measured_mc, variance))
     return out
+
+
+def tune_r1_file(path, config, data, telescope_map, max_events, log=None):
+    """`tune_waveforms` on the first ``max_events`` events of an R1 simulation file.
+
+    ``config`` is the processing configuration (its ``CameraCalibrator``). Returns
+    ``(tunings, subarray, n_samples)``.
+    """
+    from ctapipe.calib import CameraCalibrator
+    from ctapipe.io import EventSource
+
+    with EventSource(path, config=config, max_events=max_events) as source:
+        events, subarray = list(source), source.subarray
+    if not events:
+        raise SST1MInputError(f"{path}: no events to measure the MC noise")
+    n_samples = next(iter(events[0].r1.tel.values())).waveform.shape[-1]
+    calibrator = CameraCalibrator(subarray=subarray, config=config)
+    rows = tune_waveforms(events, read_true_images(path), calibrator, data, telescope_map, log)
+    return rows, subarray, n_samples

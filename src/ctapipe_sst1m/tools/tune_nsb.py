@@ -10,11 +10,9 @@ the output) or at image level for DL1 MC (ctapipe's ``ImageModifier``). The nume
 """
 
 import yaml
-from ctapipe.calib import CameraCalibrator
 from ctapipe.core import Provenance, Tool, ToolConfigurationError
 from ctapipe.core.traits import CaselessStrEnum, Dict, Int
 from ctapipe.core.traits import Path as PathTrait
-from ctapipe.io import EventSource
 from traitlets.config import Config
 
 from ..config import nsb_tuning as nt
@@ -104,22 +102,16 @@ sst1m-r0-dl1 -i gamma_r1.h5 -o gamma.dl1.h5 -c tuned_mc.yaml
         if self.mc_level == "waveform":
             processing = read_config_file(packaged_config_path("r0_dl1_mc.yaml"))
             processing.merge(self.base)  # what sst1m-r0-dl1 uses for simulations
-            with EventSource(self.input_mc, config=processing, max_events=self.max_events) as src:
-                events, subarray = list(src), src.subarray
-                n_samples = next(iter(events[0].r1.tel.values())).waveform.shape[-1]
-            calibrator = CameraCalibrator(subarray=subarray, config=processing)
-            truth = nt.read_true_images(self.input_mc)
-            self.rows = nt.tune_waveforms(
-                events, truth, calibrator, data, self.telescope_map, self.log
+            self.rows, subarray, n_samples = nt.tune_r1_file(
+                self.input_mc, processing, data, self.telescope_map, self.max_events, self.log
             )
         else:
             mc = nt.image_noise(self.input_mc)
             self.rows = nt.tune_images(mc, data, self.telescope_map, self.log)
         if self.add_level == "waveform":
             sigmas = {row.tel_id: row.sigma for row in self.rows}
-            nt.write_nsb_file(
-                self.nsb_output.path, subarray, sigmas, self.n_noise_events, n_samples
-            )
+            n_noise = self.n_noise_events
+            nt.write_nsb_file(self.nsb_output.path, subarray, sigmas, n_noise, n_samples)
             target = self.nsb_output.target.resolve()
             tuned.merge(nt.waveform_modifier_config(target, max(100, self.n_noise_events)))
         else:
