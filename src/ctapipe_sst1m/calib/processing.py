@@ -8,6 +8,7 @@ completion of the output after the writers closed it.
 
 from traitlets.config import Config
 
+from ..config.processing import write_processing_record
 from ..core.config import packaged_config_path, read_config_file
 from ..io.nsb_column import complete_dl1_file
 from .monitoring import PedestalMonitor
@@ -83,11 +84,15 @@ class DL1Completion:
     def __init__(self, pending):
         self.pending = pending
         self._nsb_rows = None
+        self._record = None
         self._finished = False
 
-    def finished(self, nsb_rows=None):
-        """Mark the run as complete (``nsb_rows`` from `RunBookkeeping`, None: no column)."""
+    def finished(self, nsb_rows=None, processing_record=None):
+        """Mark the run as complete (``nsb_rows`` from `RunBookkeeping`, None: no column;
+        ``processing_record`` from `config.processing.record_of_processor_tool`, stored in the
+        file)."""
         self._nsb_rows = nsb_rows
+        self._record = processing_record
         self._finished = True
 
     def __enter__(self):
@@ -96,5 +101,7 @@ class DL1Completion:
     def __exit__(self, exc_type, exc, tb):
         if exc_type is None and self._finished:
             complete_dl1_file(self.pending.path, self.pending.target, nsb_rows=self._nsb_rows)
+            if self._record is not None:
+                write_processing_record(self.pending.path, self._record)
             self.pending.commit()
         return False

@@ -11,6 +11,7 @@ from .. import image as _image  # noqa: F401 - registers ImageCleanerSST for cta
 from ..version import __version__
 from .containers import SST1MArrayEventContainer, SST1MCameraContainer, SST1MContainer
 from .event_types import CameraEventType, ctapipe_event_type
+from .nsb_waveforms import SST1MNSBWaveformSource  # read by ctapipe's WaveformModifier
 from .pointing import AltAzTrack, TargetInfo, parse_target
 from .sst1m_event_source import SST1MEventSource, detect_baseline_scale, obs_id_from_filename
 
@@ -22,6 +23,7 @@ __all__ = [
     "SST1MCameraContainer",
     "SST1MContainer",
     "SST1MEventSource",
+    "SST1MNSBWaveformSource",
     "TargetInfo",
     "ctapipe_event_type",
     "detect_baseline_scale",

@@ -50,6 +50,7 @@ __all__ = [
     "PEDESTAL_CHUNK_GROUP",
     "PEDESTAL_HISTOGRAM_GROUP",
     "PEDESTAL_MONITORING_GROUP",
+    "PROCESSING_RECORD_NODE",
     "SCHEDULING_BLOCK_TABLE",
     "SHOWER_DISTRIBUTION_TABLE",
     "SIMULATION_IMPACT_GROUP",
@@ -90,3 +91,5 @@ def tel_path(group, tel_id):
 
 #: calibration inputs of the R0→R1 step (telescope, kind, path, SHA-256), written with DL1
 CALIBRATION_FILES_TABLE = "/configuration/sst1m/calibration_files"
+#: processing configuration (extraction, cleaning, NSB bin) a product was made with
+PROCESSING_RECORD_NODE = "/configuration/sst1m/processing"

@@ -25,6 +25,7 @@ from ctapipe.core import Provenance
 from ctapipe.instrument import SubarrayDescription
 
 from ..compat import models_of
+from ..config.processing import warn_if_differs
 from ..core import SST1MInputError
 from ..io.datamodel import (
     DL1_SUBARRAY_TRIGGER_TABLE,
@@ -236,7 +237,9 @@ def prepare_models(h5file, source, model_dir, mode, nsb_level, selector, telesco
     """Check the open DL1 file, choose its models and load them: ``(choice, recos, subarray)``.
 
     The DL1 file is checked (`check_dl1_file`, missing parameter tables named in a warning),
-    the node and mode chosen (`choose_models`) and the models loaded with their hashes checked
+    the node and mode chosen (`choose_models`), a one-line warning logged when the file's
+    processing record differs from the training data's (`config.processing.warn_if_differs`),
+    and the models loaded with their hashes checked
     (`load_models`, ``parent`` is the Tool: its ``n_jobs`` and log are used), so that a bad
     model stops the run before anything is written.
     """
@@ -245,6 +248,9 @@ def prepare_models(h5file, source, model_dir, mode, nsb_level, selector, telesco
     warn_missing_tables(h5file, subarray, source, parent.log)
     choice = choose_models(h5file, source, model_dir, mode, nsb_level, selector)
     parent.log.info("using %s models of node %s", choice.mode, choice.node.as_dict())
+    # one-line warning if extraction, cleaning or NSB bin differ from the training data's
+    models = choice.node.path
+    warn_if_differs(parent.log, h5file, models, source, models, telescope_map)
     recos = load_models(choice, subarray, telescope_map, parent, getattr(parent, "n_jobs", None))
     return choice, recos, subarray
 

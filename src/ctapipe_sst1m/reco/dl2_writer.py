@@ -16,6 +16,7 @@ from astropy.table import Table
 from astropy.time import Time
 from ctapipe.io import write_table
 
+from ..config.processing import copy_processing_record
 from ..io.datamodel import (
     DL2_MODELS_TABLE,
     DL2_SUBARRAY_GEOMETRY_GROUP,
@@ -94,6 +95,7 @@ class DL2Writer:
         with ChunkCopyHDF5Merger(output.path, parent=parent) as merger:
             merger(input_file)
         self.h5file = tables.open_file(output.path, mode="r+", chunk_cache_size=CHUNK_CACHE_SIZE)
+        copy_processing_record(input_file, self.h5file)  # the DL1's extraction, cleaning, NSB bin
         self.reader = DL1ChunkReader(
             input_file, subarray, chunk_size, columns=columns_used(reconstructors)
         )

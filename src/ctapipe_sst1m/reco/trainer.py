@@ -23,6 +23,7 @@ from ctapipe.instrument import SubarrayDescription
 from ctapipe.io import TableLoader
 from ctapipe.reco import DispReconstructor
 
+from ..config.processing import MODELS_JSON_KEY, read_processing_record
 from ..core import SST1MInputError, atomic_output, packaged_config_path, read_config_file
 from .dl2_models import check_dl1_file, open_dl1_file, warn_missing_tables
 from .forests import SST1MEnergyRegressor, SST1MParticleClassifier
@@ -303,6 +304,8 @@ def training_metadata(trainer, node, tool_config):
         },
     )
     meta["config"]["tool"] = json.loads(json.dumps(tool_config, default=str))
+    # extraction, cleaning (and NSB bin) of the training data, compared by sst1m-dl1-dl2
+    meta[MODELS_JSON_KEY] = read_processing_record(trainer.files["gamma"])
     return meta
 
 

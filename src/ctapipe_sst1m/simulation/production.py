@@ -23,6 +23,7 @@ from ctapipe.reco import ShowerProcessor
 from traitlets.config import Config
 
 from .. import image as _sst1m_image  # noqa: F401  (registers ImageCleanerSST)
+from ..config.processing import processing_record, write_processing_record
 from ..core import deferred_interruption, packaged_config_path, raise_if_interrupted
 from ..core.config import read_config_file
 from .event_source import SST1MToyEventSource
@@ -105,6 +106,7 @@ class ToyDL1Production:
         )
         self.n_events = 0
         self._closed = False
+        self._output_path = output_path
         _reseed_ctapipe_fit_rng(self.source.seed)
 
     def __enter__(self):
@@ -143,6 +145,10 @@ class ToyDL1Production:
         self.writer.write_simulated_shower_distributions(self.source.simulated_shower_distributions)
         self._closed = True
         self.writer.finish()
+        record = processing_record(
+            self.calibrate, self.process_images, self.source.subarray.tel_ids
+        )
+        write_processing_record(self._output_path, record)  # extraction and cleaning used
 
 
 def make_toy_file(

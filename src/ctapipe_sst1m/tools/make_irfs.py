@@ -18,6 +18,7 @@ from ctapipe.irf import (
     PSF3DMaker,
 )
 
+from ..config.processing import IRF_HEADER_CARD, read_processing_record, record_to_card
 from ..core import SST1MTool
 from ..irf import tooling
 from ..irf.bank import cut_tag, irf_file_name, irf_header, node_name
@@ -132,12 +133,15 @@ class MakeIrfsTool(SST1MTool, tooling.IrfToolBase):
         if self.point_like:
             cuts.update(self.selection.theta_header())
             rad_max = self.selection.theta_cut_table(bins)
+        record = read_processing_record(self.gamma_file)  # compared by the DL3 step
         for event_class, acc in self.accs.items():
             header = irf_header(
                 self.tel_setup, INSTRUMENT[self.tel_setup], self.meta, cuts,
                 self.get_current_config(), self.point_like, event_class,
                 obs_time=self.obs_time.to_value(u.s),
             )  # fmt: skip
+            if record is not None:
+                header[IRF_HEADER_CARD] = record_to_card(record)
             pending = self.pending[event_class]
             tooling.irf_hdus(self, acc, header, rad_max).writeto(pending.path, overwrite=True)
             pending.commit()

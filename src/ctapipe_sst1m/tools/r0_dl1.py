@@ -24,6 +24,7 @@ from ..calib.processing import (
     simulation_monitor,
 )
 from ..calib.run_summary import RunBookkeeping
+from ..config.processing import record_of_processor_tool
 from ..core import SST1MTool
 from ..core.signals import deferred_interruption, raise_if_interrupted
 from ..io import SST1MEventSource
@@ -138,7 +139,8 @@ sst1m-r0-dl1 -i raw.fits.fz -o dl1_recleaned.h5 --reclean dl1.h5
         """Close the writer and the source, complete and commit the output, print the summary."""
         super().finish()
         rows = self.bookkeeping.nsb_rows if self.write.write_dl1_parameters else None
-        self.completion.finished(nsb_rows=rows)
+        record = record_of_processor_tool(self, self.monitor)  # extraction, cleaning, NSB bin
+        self.completion.finished(nsb_rows=rows, processing_record=record)
         compat.exit_stack(self).close()  # completes the output after the writers closed
         Provenance().add_output_file(str(self.output_path), role="DL1/Event")
         if self.summary:
