@@ -63,14 +63,21 @@ def _quantity(value):
     return value
 
 
+def _deep(value):
+    """Quantities normalised at any depth (cleaning sets are lists of dicts with durations)."""
+    if isinstance(value, dict):
+        return {k: _deep(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_deep(v) for v in value]
+    return _quantity(value)
+
+
 def _normalise(key, value):
     if key.endswith("quality_criteria") and isinstance(value, list):
         return [c[1] if isinstance(c, list | tuple) and len(c) == 2 else c for c in value]
     if _is_telescope_parameter(value):
-        return _resolve(value)
-    if isinstance(value, list):
-        return [_quantity(v) for v in value]
-    return _quantity(value)
+        return {tel: _deep(v) for tel, v in _resolve(value).items()}
+    return _deep(value)
 
 
 def _equal(a, b):
