@@ -7,6 +7,9 @@ from ctapipe_sst1m.simulation.night import run_night
 from ctapipe_sst1m.tools.r0_dl1 import SST1MR0DL1Tool
 from ctapipe_sst1m.tools.simulate import SimulateTool
 
+#: the tracked target of the 2018 file (its raw data carry no pointing), as in test_real_chain
+CRAB_POINTING = ("--SST1MEventSource.pointing_ra=83.633", "--SST1MEventSource.pointing_dec=22.0145")
+
 
 def _simulate(out, *args):
     argv = ["--particle=gamma", f"-o={out}", f"--provenance-log={out.parent / 'p.log'}", *args]
@@ -53,6 +56,12 @@ def bright_night(tuning_dir):
 
 
 @pytest.fixture(scope="session")
+def crab_pointing():
+    """Options giving the tracked target of the 2018 file (its raw data carry no pointing)."""
+    return CRAB_POINTING
+
+
+@pytest.fixture(scope="session")
 def digicam_dl1(tuning_dir, digicam_2018_file, reference_dir):
     """sst1m-r0-dl1 on the real 2018 DigiCam file (tel 22), with its pedestal monitoring."""
     out = tuning_dir / "digicam_2018.dl1.h5"
@@ -61,6 +70,7 @@ def digicam_dl1(tuning_dir, digicam_2018_file, reference_dir):
         f"-i={digicam_2018_file}",
         f"-o={out}",
         f"--DigiCamR0Corrections.calibration_file={calibration}",
+        *CRAB_POINTING,
         f"--provenance-log={tuning_dir / 'p.log'}",
     ]
     assert run_tool(SST1MR0DL1Tool(), argv, cwd=tuning_dir, raises=True) == 0

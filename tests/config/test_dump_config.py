@@ -71,7 +71,9 @@ def test_dump_is_complete_and_commented(tmp_path):
     assert flat["ImageProcessor.image_cleaner_type"] == "ImageCleanerSST"
 
 
-def test_data_dump_gives_the_default_dl1(digicam_dl1, digicam_2018_file, reference_dir, tmp_path):
+def test_data_dump_gives_the_default_dl1(
+    digicam_dl1, digicam_2018_file, reference_dir, crab_pointing, tmp_path
+):
     dump = _dump(tmp_path, "data")
     out = tmp_path / "dumped.dl1.h5"
     calibration = reference_dir / "averaged_calib_param_v2_2023_2024_tel2.h5"
@@ -80,6 +82,7 @@ def test_data_dump_gives_the_default_dl1(digicam_dl1, digicam_2018_file, referen
         f"-o={out}",
         f"-c={dump}",
         f"--DigiCamR0Corrections.calibration_file={calibration}",
+        *crab_pointing,
         f"--provenance-log={tmp_path / 'p.log'}",
     ]
     assert run_tool(SST1MR0DL1Tool(), argv, cwd=tmp_path, raises=True) == 0

@@ -95,7 +95,13 @@ def test_sst1m_dl1_dl2_warns_when_the_models_were_processed_differently(
     training = read_processing_record(models)
     assert training["telescopes"]["2"]["image_cleaner"] == "TailcutsImageCleaner"
     out = tmp_path / "run.dl2.h5"
-    argv = [f"-i={digicam_dl1}", f"-m={models}", f"-o={out}", f"--provenance-log={tmp_path / 'p'}"]
+    argv = [
+        f"-i={digicam_dl1}",
+        f"-m={models}",
+        f"-o={out}",
+        "--NodeSelector.max_delta_cos_zenith=1.0",  # the 2018 run is at 78° zenith
+        f"--provenance-log={tmp_path / 'p'}",
+    ]
     with caplog.at_level(logging.WARNING):
         assert run_tool(DL1ToDL2Tool(), argv, cwd=tmp_path, raises=True) == 0
     warnings = [r.message for r in caplog.records if "processing configuration" in r.message]
