@@ -138,7 +138,9 @@ class SST1MToyEventSource(EventSource):
         self._camera_radius = float(np.hypot(self._pix_lon, self._pix_lat).max())
         pitch = np.sqrt(2 * self._pix_area.mean() / np.sqrt(3))
         # per-axis variance of a uniform hexagon of flat-to-flat size p is 5 p²/72
-        self._blur = np.hypot(self.image_model.psf_sigma, np.sqrt(5.0 / 72.0) * pitch)
+        self._blur = np.hypot(
+            self.image_model.psf_sigma.to_value(u.deg), np.sqrt(5.0 / 72.0) * pitch
+        )
         zenith_deg = self.zenith.to_value(u.deg)
         if not 0.0 <= zenith_deg <= 70.0:
             raise ValueError(

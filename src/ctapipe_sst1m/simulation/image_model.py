@@ -23,13 +23,16 @@ and multiplied by the pixel solid angle, so light falling off the camera is lost
 """
 
 from dataclasses import dataclass
+from types import MappingProxyType
 
+import astropy.units as u
 import numpy as np
 from ctapipe.core import Component
 from ctapipe.core.traits import Float, Int
 from scipy.special import ndtr
 
 from .geometry import altaz_to_telescope_frame, ground_vector_to_altaz, impact_distance
+from .quantities import UnitQuantity
 
 __all__ = ["TelescopeView", "ShowerImageModel", "render_expected_image", "signal_times"]
 
@@ -159,17 +162,24 @@ class ShowerImageModel(Component):
             "reference distance (k); 100 puts the SST-1M threshold near 1 TeV."
         ),
     ).tag(config=True)
-    light_pool_radius = Float(
-        120.0, help="Radius in metres of the flat Cherenkov light pool at the reference distance."
-    ).tag(config=True)
-    light_falloff_scale = Float(
-        80.0, help="Exponential fall-off length in metres of the light density beyond the pool."
-    ).tag(config=True)
-    reference_distance = Float(
-        8700.0,
+    light_pool_radius = UnitQuantity(
+        default_value=120.0 * u.m,
+        physical_type=u.m,
         help=(
-            "Distance in metres from the telescope to the shower maximum (L_ref) at which the "
-            "pool radius and yield hold: about that of a vertical 1 TeV gamma."
+            "Radius of the flat Cherenkov light pool at the reference distance (a bare number: m)."
+        ),
+    ).tag(config=True)
+    light_falloff_scale = UnitQuantity(
+        default_value=80.0 * u.m,
+        physical_type=u.m,
+        help="Exponential fall-off length of the light density beyond the pool (a bare number: m).",
+    ).tag(config=True)
+    reference_distance = UnitQuantity(
+        default_value=8700.0 * u.m,
+        physical_type=u.m,
+        help=(
+            "Distance from the telescope to the shower maximum (L_ref) at which the pool "
+            "radius and yield hold, about that of a vertical 1 TeV gamma (a bare number: m)."
         ),
     ).tag(config=True)
     gamma_yield_sigma = Float(
@@ -181,20 +191,28 @@ class ShowerImageModel(Component):
     proton_yield_sigma = Float(
         0.5, help="Log-normal spread (in ln) of the light yield of proton showers."
     ).tag(config=True)
-    length_base = Float(
-        0.08, help="Gamma image length (std, deg) at 1 TeV and zero displacement."
+    length_base = UnitQuantity(
+        default_value=0.08 * u.deg,
+        physical_type=u.deg,
+        help="Gamma image length (std) at 1 TeV and zero displacement (a bare number: deg).",
     ).tag(config=True)
-    length_per_decade = Float(
-        0.03, help="Increase of the gamma image length (deg) per decade of energy."
+    length_per_decade = UnitQuantity(
+        default_value=0.03 * u.deg,
+        physical_type=u.deg,
+        help="Increase of the gamma image length per decade of energy (a bare number: deg).",
     ).tag(config=True)
     length_per_disp = Float(
         0.12, help="Increase of the gamma image length (deg) per degree of displacement."
     ).tag(config=True)
-    width_base = Float(
-        0.06, help="Gamma image width (std, deg) at 1 TeV and the reference distance."
+    width_base = UnitQuantity(
+        default_value=0.06 * u.deg,
+        physical_type=u.deg,
+        help="Gamma image width (std) at 1 TeV and the reference distance (a bare number: deg).",
     ).tag(config=True)
-    width_per_decade = Float(
-        0.012, help="Increase of the gamma image width (deg) per decade of energy."
+    width_per_decade = UnitQuantity(
+        default_value=0.012 * u.deg,
+        physical_type=u.deg,
+        help="Increase of the gamma image width per decade of energy (a bare number: deg).",
     ).tag(config=True)
     shape_sigma = Float(0.1, help="Relative spread of gamma image length and width.").tag(
         config=True
@@ -211,40 +229,85 @@ class ShowerImageModel(Component):
     proton_shape_sigma = Float(0.3, help="Relative spread of proton image length and width.").tag(
         config=True
     )
-    proton_misalignment = Float(
-        20.0, help="Spread (deg) of the angle between proton image axes and the source direction."
+    proton_misalignment = UnitQuantity(
+        default_value=20.0 * u.deg,
+        physical_type=u.deg,
+        help=(
+            "Spread of the angle between proton image axes and the source direction"
+            " (a bare number: deg)."
+        ),
     ).tag(config=True)
-    proton_cog_jitter = Float(
-        0.2, help="Spread (deg) of proton image centroids around the shower-maximum direction."
+    proton_cog_jitter = UnitQuantity(
+        default_value=0.2 * u.deg,
+        physical_type=u.deg,
+        help=(
+            "Spread of proton image centroids around the shower-maximum direction"
+            " (a bare number: deg)."
+        ),
     ).tag(config=True)
     proton_mean_subshowers = Float(
         1.5, help="Mean number of sub-showers (extra blobs) in a proton image, at most 3."
     ).tag(config=True)
-    subshower_spread = Float(
-        0.5, help="Spread (deg) of sub-shower positions around the proton image centroid."
-    ).tag(config=True)
-    time_gradient = Float(
-        4.0,
+    subshower_spread = UnitQuantity(
+        default_value=0.5 * u.deg,
+        physical_type=u.deg,
         help=(
-            "Time-gradient slope (ns per deg along the main axis, away from the source) per "
-            "time_gradient_distance of impact beyond time_flip_distance."
+            "Spread of sub-shower positions around the proton image centroid (a bare number: deg)."
         ),
     ).tag(config=True)
-    time_flip_distance = Float(
-        100.0, help="Impact distance in metres at which the time gradient changes sign."
+    time_gradient = UnitQuantity(
+        default_value=4.0 * u.ns / u.deg,
+        physical_type=u.ns / u.deg,
+        help=(
+            "Time-gradient slope (along the main axis, away from the source) per "
+            "time_gradient_distance of impact beyond time_flip_distance (a bare number: ns/deg)."
+        ),
     ).tag(config=True)
-    time_gradient_distance = Float(
-        100.0, help="Impact-distance scale in metres of the time-gradient slope."
+    time_flip_distance = UnitQuantity(
+        default_value=100.0 * u.m,
+        physical_type=u.m,
+        help="Impact distance at which the time gradient changes sign (a bare number: m).",
     ).tag(config=True)
-    psf_sigma = Float(0.04, help="Gaussian sigma (deg) of the optical point-spread function.").tag(
-        config=True
-    )
+    time_gradient_distance = UnitQuantity(
+        default_value=100.0 * u.m,
+        physical_type=u.m,
+        help="Impact-distance scale of the time-gradient slope (a bare number: m).",
+    ).tag(config=True)
+    psf_sigma = UnitQuantity(
+        default_value=0.04 * u.deg,
+        physical_type=u.deg,
+        help="Gaussian sigma of the optical point-spread function (a bare number: deg).",
+    ).tag(config=True)
     n_subshower_slots = Int(
         MAX_SUBSHOWERS,
         min=0,
         max=MAX_SUBSHOWERS,
         help="Maximum number of sub-showers per proton image (0 disables them).",
     ).tag(config=True)
+
+    #: the quantity traits and the units the numerics use them in
+    UNITS = MappingProxyType(
+        {
+            "light_pool_radius": u.m,
+            "light_falloff_scale": u.m,
+            "reference_distance": u.m,
+            "length_base": u.deg,
+            "length_per_decade": u.deg,
+            "width_base": u.deg,
+            "width_per_decade": u.deg,
+            "proton_misalignment": u.deg,
+            "proton_cog_jitter": u.deg,
+            "subshower_spread": u.deg,
+            "time_gradient": u.ns / u.deg,
+            "time_flip_distance": u.m,
+            "time_gradient_distance": u.m,
+            "psf_sigma": u.deg,
+        }
+    )
+
+    def values(self):
+        """The quantity traits as floats in the units of `UNITS` (m, deg, ns/deg)."""
+        return {k: float(getattr(self, k).to_value(unit)) for k, unit in self.UNITS.items()}
 
     def view(self, rng, showers, tel_positions, pointing_alt, pointing_az, primary_id):
         """Image-model parameters of every thrown shower in every telescope.
@@ -289,20 +352,21 @@ class ShowerImageModel(Component):
         disp = np.hypot(cog_lon - src_lon, cog_lat - src_lat)
         psi = np.rad2deg(np.arctan2(cog_lat - src_lat, cog_lon - src_lon))
 
-        ref = self.reference_distance
-        pool = self.light_pool_radius * distance / ref
-        falloff = np.exp(-np.clip(impact - pool, 0.0, None) / self.light_falloff_scale)
+        v = self.values()
+        ref = v["reference_distance"]
+        pool = v["light_pool_radius"] * distance / ref
+        falloff = np.exp(-np.clip(impact - pool, 0.0, None) / v["light_falloff_scale"])
         mean_q = (
             self.photoelectrons_per_tev * showers.energy[:, None] * falloff * (ref / distance) ** 2
         )
 
         log_e = np.log10(showers.energy)[:, None]
-        length = self.length_base + self.length_per_decade * log_e + self.length_per_disp * disp
-        width = (self.width_base + self.width_per_decade * log_e) * ref / distance
+        length = v["length_base"] + v["length_per_decade"] * log_e + self.length_per_disp * disp
+        width = (v["width_base"] + v["width_per_decade"] * log_e) * ref / distance
         length = np.clip(length, 0.02, None)
         width = np.clip(width, 0.015, None)
         time_slope = (
-            self.time_gradient * (impact - self.time_flip_distance) / self.time_gradient_distance
+            v["time_gradient"] * (impact - v["time_flip_distance"]) / v["time_gradient_distance"]
         )
 
         sub_lon = np.zeros(shape + (MAX_SUBSHOWERS,))
@@ -323,17 +387,17 @@ class ShowerImageModel(Component):
                 self.proton_length_factor * length * np.exp(spread * rng.standard_normal(shape))
             )
             width = self.proton_width_factor * width * np.exp(spread * rng.standard_normal(shape))
-            psi = psi + self.proton_misalignment * rng.standard_normal(shape)
-            cog_lon = cog_lon + self.proton_cog_jitter * rng.standard_normal(shape)
-            cog_lat = cog_lat + self.proton_cog_jitter * rng.standard_normal(shape)
+            psi = psi + v["proton_misalignment"] * rng.standard_normal(shape)
+            cog_lon = cog_lon + v["proton_cog_jitter"] * rng.standard_normal(shape)
+            cog_lat = cog_lat + v["proton_cog_jitter"] * rng.standard_normal(shape)
             skewness = rng.uniform(-0.5, 0.5, size=shape)
             n_sub = np.minimum(rng.poisson(self.proton_mean_subshowers, size=shape), MAX_SUBSHOWERS)
             n_sub = np.minimum(n_sub, self.n_subshower_slots)
             slots = np.arange(MAX_SUBSHOWERS)[None, None, :] < n_sub[..., None]
-            sub_lon = cog_lon[..., None] + self.subshower_spread * rng.standard_normal(
+            sub_lon = cog_lon[..., None] + v["subshower_spread"] * rng.standard_normal(
                 sub_lon.shape
             )
-            sub_lat = cog_lat[..., None] + self.subshower_spread * rng.standard_normal(
+            sub_lat = cog_lat[..., None] + v["subshower_spread"] * rng.standard_normal(
                 sub_lat.shape
             )
             sub_fraction = np.where(slots, rng.uniform(0.05, 0.25, size=sub_lon.shape), 0.0)

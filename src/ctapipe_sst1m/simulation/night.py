@@ -240,7 +240,9 @@ class NightSimulator(TelescopeComponent):
         self._pix_area = fov.pix_area.to_value(u.deg**2)
         self._camera_radius = float(np.hypot(self._pix_lon, self._pix_lat).max())
         pitch = np.sqrt(2 * self._pix_area.mean() / np.sqrt(3))
-        self._blur = np.hypot(self.image_model.psf_sigma, np.sqrt(5.0 / 72.0) * pitch)
+        self._blur = np.hypot(
+            self.image_model.psf_sigma.to_value(u.deg), np.sqrt(5.0 / 72.0) * pitch
+        )
         self._obs_height = subarray.reference_location.height.to_value(u.m)
         self.target_name, self.target_coord = resolve_target(self.target, self.ra, self.dec)
         night = self.schedule.night
