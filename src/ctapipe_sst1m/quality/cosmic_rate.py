@@ -395,6 +395,16 @@ class CosmicRayRate(Component):
             self._references[tel_setup] = MCIntensityReference(nodes)
         return self._references[tel_setup]
 
+    def rate_function(self):
+        """``rate(tel_setup, q, zenith) -> R_MC(> q)`` [Hz] (None beyond the MC nodes)."""
+        limit = self.max_zenith_distance.to_value(u.deg)
+
+        def rate(tel_setup, q, zenith):
+            result = self.reference(tel_setup).rate(q, zenith, limit)
+            return None if result is None else result[0]
+
+        return rate
+
     @property
     def edges(self):
         """Data-space intensity bin edges (p.e.)."""
