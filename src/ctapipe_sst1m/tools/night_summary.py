@@ -116,9 +116,8 @@ class NightSummaryTool(SST1MTool, Tool):
         acc.finish()
         table = self._dq_table(acc)
         rows, problem = read_manifest(self.files.manifest)
-        pages, lines, _, failed = build_pages(
-            acc, table, self.files, rows, problem, self._mc_rate()
-        )
+        mc_rate = self.maker.cosmic_rate.rate_function() if self.mc_reference else None
+        pages, lines, _, failed = build_pages(acc, table, self.files, rows, problem, mc_rate)
         title = f"Night summary: {self.night_dir.name}"
         write_summary(self.pending.path, pages, table, lines, failed, title)
         if table is not None and len(table):
