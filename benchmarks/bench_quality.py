@@ -19,7 +19,7 @@ SUBSET = 20
 
 
 def _child(argv):
-    """(wall seconds, peak RSS MiB) of ``python -m argv``."""
+    """(wall seconds, CPU seconds, peak RSS MiB) of ``python -m argv``."""
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", *argv], stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -27,7 +27,7 @@ def _child(argv):
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"{argv[0]} failed with exit status {proc.returncode}")
-    return wall, usage.ru_maxrss / 1024
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def _night(root):
@@ -56,21 +56,21 @@ def main():
         ):
             (subset / path.name).symlink_to(path)
     prov = f"--provenance-log={root / 'prov.log'}"
-    print(f"{'runs':>5} {'command':22} {'wall [s]':>9} {'peak RSS [MiB]':>15}")
+    print(f"{'runs':>5} {'command':22} {'wall [s]':>9} {'CPU [s]':>8} {'peak RSS [MiB]':>15}")
     for n, directory in ((SUBSET, subset), (N_RUNS, night)):
         inputs = sorted(directory.glob("SST1M*.dl1.h5"))
         dq = [
             "ctapipe_sst1m.tools.data_quality", "-i", *map(str, inputs),
             f"--output={root / f'dq{n}.ecsv'}", "--overwrite", prov,
         ]  # fmt: skip
-        wall, rss = _child(dq)
-        print(f"{n:5d} {'sst1m-data-quality':22} {wall:9.1f} {rss:15.0f}")
+        wall, cpu, rss = _child(dq)
+        print(f"{n:5d} {'sst1m-data-quality':22} {wall:9.1f} {cpu:8.1f} {rss:15.0f}")
         summary = [
             "ctapipe_sst1m.tools.night_summary", str(directory),
             f"--output={root / f'summary{n}'}", "--overwrite", prov,
         ]  # fmt: skip
-        wall, rss = _child(summary)
-        print(f"{n:5d} {'sst1m-night-summary':22} {wall:9.1f} {rss:15.0f}")
+        wall, cpu, rss = _child(summary)
+        print(f"{n:5d} {'sst1m-night-summary':22} {wall:9.1f} {cpu:8.1f} {rss:15.0f}")
     print(f"outputs in {root}")
 
 

@@ -98,7 +98,9 @@ def test_summary_of_the_chain_night(chain_summary, chain):
 
 def test_dq_of_stereo_dl2_has_white_rabbit_statistics(chain, tmp_path):
     out = tmp_path / "dq.ecsv"
-    argv = ["-i", str(chain.stereo_dl2), f"--output={out}", f"--provenance-log={tmp_path / 'p'}"]
+    # the DL2 file gives the row, its DL1 (with the matching record) fills in the Δt
+    inputs = ["-i", str(chain.stereo_dl1), str(chain.stereo_dl2)]
+    argv = [*inputs, f"--output={out}", f"--provenance-log={tmp_path / 'p'}"]
     assert run_tool(DataQualityTool(), argv, cwd=tmp_path) == 0
     table = read_dq_table(out)
     assert set(table["tel_setup"]) == {"stereo"}
@@ -148,11 +150,14 @@ def test_summary_of_one_file_with_a_failed_task(dq_night, tmp_path):
     assert _summary([str(night), f"--output={out}", "--overwrite"], tmp_path) == 0
 
 
-def test_summary_and_dq_refuse_bad_command_lines(dq_night, tmp_path):
+def test_summary_refuses_bad_command_lines(tmp_path):
     assert _summary([str(tmp_path / "missing"), f"--output={tmp_path / 'o'}"], tmp_path) == 2
     assert _summary([str(tmp_path), str(tmp_path), f"--output={tmp_path / 'o'}"], tmp_path) == 2
     assert _summary([str(tmp_path)], tmp_path) == 2
     assert not (tmp_path / "o").exists()
+
+
+def test_dq_refuses_bad_inputs(dq_night, tmp_path):
     prov = f"--provenance-log={tmp_path / 'p'}"
     dq = DataQualityTool
     assert run_tool(dq(), ["-i", str(dq_night.dl1[0]), "-o", str(tmp_path / "x.txt"), prov]) == 2

@@ -113,6 +113,7 @@ class MCIntensityNode:
             self._poly = None
             return
         q_high = min(q_high, self.intensity[-min_events])
+        self._range = (q_low, q_high)
         x = np.linspace(np.log(q_low), np.log(q_high), 40)
         r, v = self.raw_rate(np.exp(x))
         good = (r > 0) & (v > 0)
@@ -122,12 +123,15 @@ class MCIntensityNode:
         )
 
     def rate(self, q):
-        """R(> q) [Hz] (the smooth curve if :meth:`smooth` was called) and its variance."""
+        """R(> q) [Hz] (the smooth curve within the range of :meth:`smooth`) and its variance."""
         r, v = self.raw_rate(q)
         poly = getattr(self, "_poly", None)
         if poly is None:
             return r, v
-        smooth = np.exp(poly(np.log(np.asarray(q, dtype=float))))
+        q = np.asarray(q, dtype=float)
+        inside = (q >= self._range[0]) & (q <= self._range[1])
+        # the smooth curve inside its fit range, the raw MC curve outside
+        smooth = np.where(inside, np.exp(poly(np.log(np.clip(q, 1e-9, None)))), r)
         # the variance of the raw curve, relative, carried over to the smooth curve
         rel = np.divide(v, r**2, out=np.full(r.shape, np.inf), where=r > 0)
         return smooth, smooth**2 * np.where(np.isfinite(rel), rel, 1.0)
@@ -394,6 +398,16 @@ class CosmicRayRate(Component):
                 node.smooth(self.intensity_min / hi, self.intensity_max / lo)
             self._references[tel_setup] = MCIntensityReference(nodes)
         return self._references[tel_setup]
+
+    def rate_function(self):
+        """``rate(tel_setup, q, zenith) -> R_MC(> q)`` [Hz] (None beyond the MC nodes)."""
+        limit = self.max_zenith_distance.to_value(u.deg)
+
+        def rate(tel_setup, q, zenith):
+            result = self.reference(tel_setup).rate(q, zenith, limit)
+            return None if result is None else result[0]
+
+        return rate
 
     @property
     def edges(self):

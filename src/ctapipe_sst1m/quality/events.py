@@ -84,7 +84,11 @@ def inspect_file(path):
                 path=path,
                 tel_ids=tel_ids,
                 is_simulation="/simulation" in h5.root,
-                has_dl2=DL2_SUBARRAY_GROUP in h5.root,
+                # reconstructed events (sst1m-dl1-stereo writes a geometry, no DL2 proper)
+                has_dl2=any(
+                    f"{DL2_SUBARRAY_GROUP}/{g}" in h5.root
+                    for g in ("particle_type", "classification", "energy")
+                ),
                 has_matching=f"{STEREO_MATCHING_TABLE}/events" in h5.root,
             )
     except (tables.HDF5ExtError, OSError) as err:
@@ -169,16 +173,16 @@ def _lookup(keys_obs, keys_evt, obs, evt):
 def _dl2_columns(h5, chunk_size):
     """obs_id, event_id, gammaness and RA/Dec of the first DL2 reconstructors found."""
     out = {}
-    group = f"{DL2_SUBARRAY_GROUP}/classification"
-    if group in h5.root:
-        for node in h5.get_node(group)._f_iter_nodes("Table"):
+    # ctapipe 0.32 writes the classifier under particle_type (older: classification)
+    groups = [f"{DL2_SUBARRAY_GROUP}/{g}" for g in ("particle_type", "classification")]
+    for node in (n for g in groups if g in h5.root for n in h5.get_node(g)._f_iter_nodes("Table")):
+        if "class" not in out:
             prefix = node._v_name
             cols = _read_columns(
                 h5, node._v_pathname, ["obs_id", "event_id", f"{prefix}_prediction"], chunk_size
             )
             if f"{prefix}_prediction" in cols:
                 out["class"] = (cols["obs_id"], cols["event_id"], cols[f"{prefix}_prediction"])
-                break
     if DL2_SUBARRAY_SKY_GROUP in h5.root:
         for node in h5.get_node(DL2_SUBARRAY_SKY_GROUP)._f_iter_nodes("Table"):
             prefix = node._v_name

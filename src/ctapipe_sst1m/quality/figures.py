@@ -174,7 +174,8 @@ def cog_figure(summary, title, gamma=False):
     if not maps:
         _empty(axes[0], "no DL2 gammaness" if gamma else "no images")
     for ax, (tel_id, h) in zip(axes, sorted(maps.items()), strict=False):
-        mesh = ax.pcolormesh(COG_EDGES, COG_EDGES, np.asarray(h).T, cmap="viridis")
+        extent = (COG_EDGES[0], COG_EDGES[-1], COG_EDGES[0], COG_EDGES[-1])
+        mesh = ax.imshow(np.asarray(h).T, origin="lower", extent=extent, cmap="viridis")
         fig.colorbar(mesh, ax=ax, label="events")
         ax.set_aspect("equal")
         ax.set_xlabel("fov_lon [deg]")

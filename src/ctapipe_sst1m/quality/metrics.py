@@ -15,7 +15,6 @@ from ctapipe.io import read_table
 
 from ..io.datamodel import PEDESTAL_MONITORING_GROUP, tel_path
 from ..io.pointing_tables import read_telescope_pointing
-from .moon import moon_geometry
 
 __all__ = ["RunMetrics", "elapsed_time", "pedestal_nsb", "robust_std", "threshold_column"]
 
@@ -147,8 +146,12 @@ class RunMetrics(Component):
         mean_az = np.rad2deg(np.arctan2(np.sin(az_r).mean(), np.cos(az_r).mean())) % 360.0
         return float(zen.mean()), float(zen.min()), float(zen.max()), float(mean_az)
 
-    def __call__(self, run, location):
-        """Row (dict of quantities) of the metrics of `~.events.RunEvents` ``run``."""
+    def __call__(self, run):
+        """Row (dict of quantities) of the metrics of `~.events.RunEvents` ``run``.
+
+        The Moon columns are NaN here and ``_mid_time`` (TAI unix seconds) is set:
+        `~.dq.add_moon` fills them for many runs in one call.
+        """
         elapsed, livetime, dead = self.livetime(run)
         zen, zen_min, zen_max, az = self.zenith(run)
         q = run.intensity
@@ -200,12 +203,9 @@ class RunMetrics(Component):
         else:
             row["rate_dl2"] = np.nan * u.Hz
             row["rate_gamma_like"] = np.nan * u.Hz
-        moon = (np.nan, np.nan, np.nan)
-        if run.n_events and location is not None and np.isfinite(zen):
-            mid = Time(0.5 * (t0 + t1), format="unix_tai")
-            moon = moon_geometry(mid, location, (90.0 - zen) * u.deg, az * u.deg)
-            moon = tuple(float(np.squeeze(v)) for v in moon)
-        row["moon_altitude"] = moon[0] * u.deg
-        row["moon_separation"] = moon[1] * u.deg
-        row["moon_illumination"] = moon[2]
+        # filled for all runs at once by `~.dq.add_moon` (astropy's Moon costs ~0.5 s a call)
+        row["moon_altitude"] = np.nan * u.deg
+        row["moon_separation"] = np.nan * u.deg
+        row["moon_illumination"] = np.nan
+        row["_mid_time"] = 0.5 * (t0 + t1)
         return row

@@ -23,6 +23,7 @@ from ctapipe.io import read_table
 from ..core.errors import SST1MInputError
 from ..io.datamodel import PEDESTAL_MONITORING_GROUP, tel_path
 from ..simulation.catalogue import read_catalogue
+from .dq import add_moon, fill_missing, strip_private
 from .events import STEREO, inspect_file, iter_run_events
 from .theta2 import theta2_counts
 
@@ -206,8 +207,14 @@ class NightAccumulator:
         self.log = log
         self.targets = defaultdict(dict)  # target -> setup -> SetupSummary
         self.target_coord = {}
-        self.rows = []
+        self._rows = {}
+        self._with_dt = set()
         self.skipped = []
+
+    @property
+    def rows(self):
+        """The DQ rows (one per run and setup)."""
+        return list(self._rows.values())
 
     # ------------------------------------------------------------------ targets
     def target_of(self, path, radec):
@@ -238,17 +245,25 @@ class NightAccumulator:
         return self.targets[target][tel_setup]
 
     # ------------------------------------------------------------------ files
-    def add_file(self, path, location_of):
-        """Read one DL1/DL2 file (observed data); unreadable or simulated files are listed
-        in ``skipped`` instead of stopping the summary."""
-        try:
-            info = inspect_file(path)
-        except SST1MInputError as err:
-            self.skipped.append((path, str(err)))
-            return
-        if info.is_simulation:
-            self.skipped.append((path, "simulated events"))
-            return
+    def add_files(self, paths, location_of):
+        """Read DL1/DL2 files (observed data), DL2 files first (they win over the DL1 file of
+        the same run); unreadable or simulated files are listed in ``skipped``."""
+        infos = []
+        for path in paths:
+            try:
+                info = inspect_file(path)
+            except SST1MInputError as err:
+                self.skipped.append((path, str(err)))
+                continue
+            if info.is_simulation:
+                self.skipped.append((path, "simulated events"))
+                continue
+            infos.append(info)
+        for info in sorted(infos, key=lambda i: not i.has_dl2):
+            self._add_file(info, location_of)
+
+    def _add_file(self, info, location_of):
+        path = info.path
         location = location_of(path)
         try:
             for run in iter_run_events(info):
@@ -257,13 +272,25 @@ class NightAccumulator:
             self.skipped.append((path, f"unreadable ({err})"))
 
     def add_run(self, run, location):
-        """Aggregate one `~.events.RunEvents`."""
+        """Aggregate one `~.events.RunEvents`; a run and setup seen before (its DL2 file was
+        read first) only fills what was missing (the stereo-matching Δt)."""
         target = self.target_of(run.path, run.pointing_radec)
         summary = self._setup(target, run.tel_setup)
-        summary.n_runs += 1
-        row = self.maker.row(run, location)
+        row = self.maker.row(run)
         row["target"] = target
-        self.rows.append(row)
+        row["_location"] = location
+        key = (run.obs_id, run.tel_setup)
+        has_dt = run.delta_t_ns is not None and len(run.delta_t_ns) > 0
+        if key in self._rows:
+            fill_missing(self._rows[key], row)
+            if has_dt and key not in self._with_dt:
+                self._add_dt(summary, run, row)
+                self._with_dt.add(key)
+            return
+        self._rows[key] = row
+        summary.n_runs += 1
+        if has_dt:
+            self._with_dt.add(key)
         if run.n_events == 0:
             return
         t = run.time
@@ -302,24 +329,37 @@ class NightAccumulator:
                 g = run.gammaness > self.gammaness_cut
                 h = np.histogram2d(lon[g], lat[g], [COG_EDGES, COG_EDGES])[0]
                 summary.cog_gamma[tel_id] = summary.cog_gamma.get(tel_id, 0) + h
-        if run.delta_t_ns is not None and len(run.delta_t_ns):
-            summary.dt_hist += np.histogram(run.delta_t_ns, DT_EDGES)[0]
-            summary.dt_time.append(
-                (mid, row["wr_dt_median"].to_value(u.ns), row["wr_dt_spread"].to_value(u.ns))
-            )
-        summary.moon_time.append(
-            (
-                mid,
-                row["moon_altitude"].to_value(u.deg),
-                row["moon_separation"].to_value(u.deg),
-                row["moon_illumination"],
-            )
-        )
+        if has_dt:
+            self._add_dt(summary, run, row)
         coord = self.catalog.get(target)
         if coord is not None and run.ra is not None and run.pointing_radec is not None:
             g = run.gammaness > self.gammaness_cut if run.gammaness is not None else True
             pointing = SkyCoord(run.pointing_radec[0] * u.deg, run.pointing_radec[1] * u.deg)
             summary.theta2.add(run.ra[g], run.dec[g], coord, pointing, live)
+
+    def finish(self):
+        """Moon geometry of all runs at once (vectorised), then the rows are final."""
+        rows = self.rows
+        add_moon(rows, lambda row: row.get("_location"))
+        for row in rows:
+            summary = self.targets[row["target"]][row["tel_setup"]]
+            summary.moon_time.append(
+                (
+                    row.get("_mid_time", np.nan),
+                    row["moon_altitude"].to_value(u.deg),
+                    row["moon_separation"].to_value(u.deg),
+                    row["moon_illumination"],
+                )
+            )
+            strip_private(row)
+
+    @staticmethod
+    def _add_dt(summary, run, row):
+        mid = 0.5 * (run.time[0] + run.time[-1]) if run.n_events else np.nan
+        summary.dt_hist += np.histogram(run.delta_t_ns, DT_EDGES)[0]
+        summary.dt_time.append(
+            (mid, row["wr_dt_median"].to_value(u.ns), row["wr_dt_spread"].to_value(u.ns))
+        )
 
     def add_dl3(self, path):
         """θ² from one DL3 file (EVENTS HDU: RA/DEC, RA_PNT/DEC_PNT, LIVETIME, OBJECT)."""

@@ -9,6 +9,8 @@ gamma-like), White-Rabbit Δt (stereo), Moon, θ² per setup; last the DQ table.
 """
 
 import html
+import shutil
+import tempfile
 from pathlib import Path
 
 import astropy.units as u
@@ -17,7 +19,33 @@ from matplotlib.backends.backend_pdf import PdfPages
 
 from . import figures
 
-__all__ = ["HTML_COLUMNS", "build_pages", "write_summary"]
+__all__ = ["HTML_COLUMNS", "PendingDirectory", "build_pages", "write_summary"]
+
+
+class PendingDirectory:
+    """A temporary directory beside ``target`` that replaces it on :meth:`commit`.
+
+    Leaving the ``with`` block without a commit (an error, an interruption) removes it, so a
+    half-written summary never appears under the final name.
+    """
+
+    def __init__(self, target):
+        self.target = Path(target)
+        prefix = f".{self.target.name}."
+        self.path = Path(tempfile.mkdtemp(prefix=prefix, suffix=".part", dir=self.target.parent))
+
+    def commit(self):
+        """Move the completed directory onto the target (an existing one is replaced)."""
+        if self.target.exists():
+            shutil.rmtree(self.target)
+        self.path.rename(self.target)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.path, ignore_errors=True)
+
 
 #: DQ-table columns shown in the HTML page
 HTML_COLUMNS = (

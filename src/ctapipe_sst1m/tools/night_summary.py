@@ -8,9 +8,7 @@ judged here with the default (or ``-c``) criteria. Works for one file, one teles
 and no DL3 (the pages then say what is missing).
 """
 
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from astropy.table import vstack
@@ -24,7 +22,7 @@ from ..quality.criteria import QualityCriteria
 from ..quality.dq import DataQualityMaker, site_location
 from ..quality.metrics import RunMetrics
 from ..quality.night import NightAccumulator, find_night_files, read_manifest, read_source_catalog
-from ..quality.summary_pages import build_pages, write_summary
+from ..quality.summary_pages import PendingDirectory, build_pages, write_summary
 from ..quality.table import build_table, read_dq_table, write_dq_table
 
 __all__ = ["NightSummaryTool", "main"]
@@ -42,7 +40,7 @@ class NightSummaryTool(SST1MTool, Tool):
     sst1m-night-summary toy_night -o summary --source-catalog sources.json --overwrite
     """
     night_dir = PathTrait(
-        None, allow_none=True, exists=True, file_ok=False, help="Night directory (NIGHT_DIR)."
+        None, allow_none=True, file_ok=False, help="Night directory (NIGHT_DIR)."
     ).tag(config=True)
     output_dir = PathTrait(
         None, allow_none=True, file_ok=False, help="Output directory of the summary."
@@ -106,28 +104,24 @@ class NightSummaryTool(SST1MTool, Tool):
         self.files = find_night_files(self.night_dir)
         self.maker = DataQualityMaker(parent=self)
         self.maker.cosmic_rate.load(self.mc_reference)
-        self.tmp = Path(
-            tempfile.mkdtemp(prefix=f".{self.output_dir.name}.", dir=self.output_dir.parent)
-        )
-        self.enter_context(_RemoveOnExit(self.tmp))
+        self.pending = self.enter_context(PendingDirectory(self.output_dir))
 
     def start(self):
         acc = NightAccumulator(
             self.maker, self.catalog, self.time_bin, self.maker.metrics.gammaness_cut
         )
-        for path in self.files.hdf5:
-            acc.add_file(path, site_location)
+        acc.add_files(self.files.hdf5, site_location)
         for path in self.files.dl3:
             acc.add_dl3(path)
+        acc.finish()
         table = self._dq_table(acc)
         rows, problem = read_manifest(self.files.manifest)
-        pages, lines, _, failed = build_pages(
-            acc, table, self.files, rows, problem, self._mc_rate()
-        )
+        mc_rate = self.maker.cosmic_rate.rate_function() if self.mc_reference else None
+        pages, lines, _, failed = build_pages(acc, table, self.files, rows, problem, mc_rate)
         title = f"Night summary: {self.night_dir.name}"
-        write_summary(self.tmp, pages, table, lines, failed, title)
+        write_summary(self.pending.path, pages, table, lines, failed, title)
         if table is not None and len(table):
-            write_dq_table(table, self.tmp / "dq_table.ecsv")
+            write_dq_table(table, self.pending.path / "dq_table.ecsv")
         print(
             f"{len(self.files.hdf5)} HDF5 / {len(self.files.dl3)} DL3 file(s), {len(pages)} pages"
         )
@@ -139,36 +133,9 @@ class NightSummaryTool(SST1MTool, Tool):
             )
         return build_table(acc.rows, self.maker.criteria) if acc.rows else None
 
-    def _mc_rate(self):
-        if not self.mc_reference:
-            return None
-        cr = self.maker.cosmic_rate
-        limit = cr.max_zenith_distance.to_value("deg")
-
-        def rate(setup, q, zenith):
-            result = cr.reference(setup).rate(q, zenith, limit)
-            return None if result is None else result[0]
-
-        return rate
-
     def finish(self):
-        if self.output_dir.exists():
-            shutil.rmtree(self.output_dir)
-        self.tmp.rename(self.output_dir)
+        self.pending.commit()
         self.log.info("summary in %s", self.output_dir / "index.html")
-
-
-class _RemoveOnExit:
-    """Remove the temporary output directory unless it was moved into place."""
-
-    def __init__(self, path):
-        self.path = path
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        shutil.rmtree(self.path, ignore_errors=True)
 
 
 def main():
