@@ -1,0 +1,127 @@
+"""The unit of work of a workflow: one command with its inputs, outputs, log and configuration.
+
+A :class:`Task` is a plain, frozen description (picklable, sent as is to a Dask worker). The
+engine (:mod:`.engine`) runs ``command`` as a subprocess; it never imports the command's code.
+:func:`check_graph` validates a list of tasks before anything runs and returns them in an order
+where every task comes after the tasks it depends on.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..core.errors import SST1MInputError
+
+__all__ = ["Task", "TaskGraphError", "check_graph", "config_copy_path"]
+
+
+class TaskGraphError(SST1MInputError):
+    """The task list is not a valid graph (duplicate key or output, unknown dependency, cycle)."""
+
+
+def _paths(values):
+    return tuple(Path(v) for v in values)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One step of a workflow.
+
+    Attributes
+    ----------
+    key : str
+        Unique name, e.g. ``"r0_dl1/SST1M1_20240305_0001"`` (also the Dask key).
+    stage : str
+        Stage the task belongs to (``r0_dl1``, ``stereo``, ``dl2``, ``dl3``, ``index``,
+        ``quality``, ``train``, ``irf`` …); ``--stages`` selects by it.
+    command : tuple of str
+        The argv of the command (``sst1m-*`` or ``ctapipe-*``), run as a subprocess.
+    inputs : tuple of Path
+        Files or directories the command reads; recorded (size, mtime) in the manifest, so that
+        a changed input makes the product stale.
+    outputs : tuple of Path
+        Products the command writes; the task is done only if all exist afterwards.
+    log : Path
+        File receiving the command's standard output and error (next to the product).
+    config : Path or None
+        The configuration file given to the command; copied next to the log
+        (:func:`config_copy_path`) and hashed into the manifest.
+    depends_on : tuple of str
+        Keys of the tasks that must be done first (their outputs are usually our inputs).
+    overwrite_argument : str or None
+        Appended to ``command`` when an output already exists but is stale (a product of an
+        interrupted or outdated run); ``None`` if the command has no such option.
+    """
+
+    key: str
+    stage: str
+    command: tuple[str, ...]
+    inputs: tuple[Path, ...]
+    outputs: tuple[Path, ...]
+    log: Path
+    config: Path | None = None
+    depends_on: tuple[str, ...] = ()
+    overwrite_argument: str | None = field(default="--overwrite")
+
+    def __post_init__(self):
+        # accept lists and strings from callers, store tuples of str / Path (hashable, frozen)
+        object.__setattr__(self, "command", tuple(str(c) for c in self.command))
+        object.__setattr__(self, "inputs", _paths(self.inputs))
+        object.__setattr__(self, "outputs", _paths(self.outputs))
+        object.__setattr__(self, "log", Path(self.log))
+        if self.config is not None:
+            object.__setattr__(self, "config", Path(self.config))
+        object.__setattr__(self, "depends_on", tuple(self.depends_on))
+        if not self.key or not self.stage or not self.command:
+            raise TaskGraphError(f"task {self.key!r}: key, stage and command are required")
+
+
+def config_copy_path(task):
+    """Where the engine copies ``task.config``: beside the log, ``<log stem>.config<suffix>``."""
+    if task.config is None:
+        return None
+    return task.log.with_name(f"{task.log.stem}.config{task.config.suffix or '.txt'}")
+
+
+def check_graph(tasks):
+    """Validate ``tasks`` and return them in dependency order (each after its dependencies).
+
+    Raises `TaskGraphError` for a duplicate key, an output written by two tasks, a dependency
+    on an unknown key, or a cycle. Tasks without mutual dependencies keep their given order.
+    """
+    by_key = {}
+    producers = {}
+    for task in tasks:
+        if task.key in by_key:
+            raise TaskGraphError(f"task key {task.key!r} is used twice; keys must be unique")
+        by_key[task.key] = task
+        for out in task.outputs:
+            if out in producers:
+                raise TaskGraphError(
+                    f"{out}: written by both {producers[out]!r} and {task.key!r}; "
+                    "give each product one task"
+                )
+            producers[out] = task.key
+    for task in tasks:
+        for dep in task.depends_on:
+            if dep not in by_key:
+                raise TaskGraphError(f"task {task.key!r} depends on unknown task {dep!r}")
+    order, state = [], {}
+    for task in tasks:  # iterative depth-first topological sort (no recursion limit)
+        if task.key in state:
+            continue
+        stack = [(task.key, iter(by_key[task.key].depends_on))]
+        state[task.key] = "open"
+        while stack:
+            key, deps = stack[-1]
+            for dep in deps:
+                if state.get(dep) == "open":
+                    raise TaskGraphError(f"tasks {key!r} and {dep!r} depend on each other (cycle)")
+                if dep not in state:
+                    state[dep] = "open"
+                    stack.append((dep, iter(by_key[dep].depends_on)))
+                    break
+            else:
+                stack.pop()
+                state[key] = "closed"
+                order.append(by_key[key])
+    return order
