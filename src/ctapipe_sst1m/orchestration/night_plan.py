@@ -338,6 +338,8 @@ def _plain(value):
 
 def _parse_date(night):
     try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(night)):
+            raise ValueError
         return Date.fromisoformat(str(night))
     except ValueError:
         raise SST1MInputError(f"--date {night!r}: give the night as YYYY-MM-DD") from None
@@ -459,7 +461,7 @@ class _Builder:
             out = self.target_dir(target) / setup / "DL2" / f"{stem}.dl2.h5"
             key = self.add(
                 "dl2",
-                f"dl2/{target_directory(target)}/{setup}/{stem}",
+                f"dl2/{target_directory(target)}/{setup}/{stem.split('.')[0]}",
                 ["-i", dl1, "-m", models, "-o", out, "--mode", "stereo" if stereo else "mono"],
                 [dl1, models],
                 [out],

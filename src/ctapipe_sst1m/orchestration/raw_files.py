@@ -109,7 +109,7 @@ def events_header_cards(path, keys=None, extname="Events"):
                 header = _read_header(f, keys)
                 if header is None:
                     return None
-                if header.get("EXTNAME") == extname:
+                if str(header.get("EXTNAME", "")).upper() == extname.upper():
                     return header
     except (OSError, ValueError, TypeError):
         return None
