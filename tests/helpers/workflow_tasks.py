@@ -4,6 +4,9 @@ behaves like the package's tools (atomic output, log on stdout/stderr, exit stat
 import sys
 from pathlib import Path
 
+import numpy as np
+from astropy.io import fits
+
 from ctapipe_sst1m.orchestration import Task
 
 #: a tiny "command": writes its output atomically, fails if asked, like the package's tools
@@ -83,3 +86,25 @@ def main():  # spawned Dask workers import this file: no work at import time
 if __name__ == "__main__":
     main()
 """
+
+
+def fake_raw(path, target=None):
+    """A FITS file with a DigiCam-like ``Events`` header (what the planner reads), no events."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns = [
+        fits.Column(name=n, format="1J")
+        for n in ("hiGain_waveforms_samples", "telescopeID", "local_time_sec")
+    ]
+    events = fits.BinTableHDU.from_columns(columns, name="Events")
+    events.header["PBFHEAD"] = "DataModel.CameraEvent"
+    if target is not None:
+        events.header["TARGET"] = target
+    fits.HDUList([fits.PrimaryHDU(np.zeros(10, dtype=np.int16)), events]).writeto(path)
+    return path
+
+
+def raw_path(root, cam, run, date="20240305"):
+    yyyy, mm, dd = date[:4], date[4:6], date[6:]
+    return (
+        root / f"cs{cam}/data/raw/{yyyy}/{mm}/{dd}/SST1M{cam}/SST1M{cam}_{date}_{run:04d}.fits.fz"
+    )

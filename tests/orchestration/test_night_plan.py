@@ -5,8 +5,8 @@ import shutil
 import numpy as np
 import pytest
 import tables
-from astropy.io import fits
 from traitlets.config import Config
+from workflow_tasks import fake_raw, raw_path
 
 from ctapipe_sst1m.core import SST1MInputError
 from ctapipe_sst1m.io.datamodel import OBSERVATION_BLOCK_TABLE
@@ -16,28 +16,6 @@ from ctapipe_sst1m.orchestration.night_plan import NightPlanner
 from ctapipe_sst1m.orchestration.raw_files import events_header_cards, parse_run_name
 
 DATE = "2024-03-05"
-
-
-def fake_raw(path, target=None):
-    """A FITS file with a DigiCam-like ``Events`` header (what the planner reads), no events."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    columns = [
-        fits.Column(name=n, format="1J")
-        for n in ("hiGain_waveforms_samples", "telescopeID", "local_time_sec")
-    ]
-    events = fits.BinTableHDU.from_columns(columns, name="Events")
-    events.header["PBFHEAD"] = "DataModel.CameraEvent"
-    if target is not None:
-        events.header["TARGET"] = target
-    fits.HDUList([fits.PrimaryHDU(np.zeros(10, dtype=np.int16)), events]).writeto(path)
-    return path
-
-
-def raw_path(root, cam, run, date="20240305"):
-    yyyy, mm, dd = date[:4], date[4:6], date[6:]
-    return (
-        root / f"cs{cam}/data/raw/{yyyy}/{mm}/{dd}/SST1M{cam}/SST1M{cam}_{date}_{run:04d}.fits.fz"
-    )
 
 
 @pytest.fixture
