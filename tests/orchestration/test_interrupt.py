@@ -68,3 +68,35 @@ def test_killed_workflow_resumes_without_redoing_finished_tasks(tmp_path, writer
         assert entries[key]["finished"] == when
     # the final product equals that of an uninterrupted run
     assert (out / "all.txt").read_text() == "".join(f"p{i}.txt\n" for i in range(6)) + "all.txt\n"
+
+
+def test_sigterm_to_the_orchestrator_alone_ends_the_running_commands(tmp_path, writer_script):
+    import psutil
+
+    driver = tmp_path / "driver.py"
+    driver.write_text(DRIVER)
+    out = tmp_path / "run"
+    out.mkdir()
+    command = [sys.executable, str(driver), str(writer_script), str(out), "2", "60"]
+    proc = subprocess.Popen(command, env=_env(), stdout=subprocess.PIPE, text=True)
+
+    def running():
+        found = []
+        for p in psutil.process_iter(["cmdline"]):
+            cmdline = p.info["cmdline"] or []
+            if str(writer_script) in cmdline and "sleep60" in cmdline:
+                found.append(p)
+        return found
+
+    deadline = time.monotonic() + 180
+    while len(running()) < 2:
+        assert proc.poll() is None and time.monotonic() < deadline, "the commands never started"
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    psutil.wait_procs(running(), timeout=30)
+    assert running() == [], "a command outlived the workflow"
+    entries = Manifest(out / "manifest.json").tasks
+    assert {e["status"] for e in entries.values()} == {"interrupted"}
+    assert not list(out.rglob("*.part")) and not list(out.glob("p*.txt"))
