@@ -121,9 +121,12 @@ def execute(task, config_sha256, *upstream):
             if copy != task.config:
                 shutil.copyfile(task.config, copy)
             entry["config"] = str(copy)
-        entry["inputs"] = [path_state(p) for p in task.inputs]
+        entry["inputs"] = [path_state(p) for p in (*task.inputs, *task.optional_inputs)]
+        absent = {str(p) for p in task.optional_inputs if not p.exists()}
+        if absent:
+            entry["missing_inputs"] = sorted(absent)
         prefix, preexec = _launcher()
-        command = [_resolve(task.command[0]), *task.command[1:]]
+        command = [_resolve(task.command[0]), *(a for a in task.command[1:] if a not in absent)]
         stale = any(p.exists() for p in task.outputs) or any(
             any(d.iterdir()) for d in task.output_dirs
         )

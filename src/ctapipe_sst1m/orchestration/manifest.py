@@ -208,7 +208,7 @@ class Manifest:
         if entry.get("software_version") != __version__:
             return False, f"made with version {entry.get('software_version')}"
         recorded_in = {e["path"]: e for e in entry.get("inputs", [])}
-        for path in task.inputs:
+        for path in (*task.inputs, *task.optional_inputs):
             rec = recorded_in.get(str(path))
             if rec is None or not _same_state(rec, path_state(path)):
                 return False, f"input {path} changed"
@@ -239,7 +239,7 @@ def new_entry(task, status, **fields):
         "status": status,
         "exit_code": None,
         "command": list(task.command),
-        "inputs": [{"path": str(p)} for p in task.inputs],
+        "inputs": [{"path": str(p)} for p in (*task.inputs, *task.optional_inputs)],
         "outputs": [{"path": str(p)} for p in task.outputs],
         "log": str(task.log),
         "config": None,

@@ -50,7 +50,7 @@ from pathlib import Path
 import astropy.units as u
 import yaml
 from ctapipe.core import Component
-from ctapipe.core.traits import AstroQuantity, Dict, List, Unicode
+from ctapipe.core.traits import AstroQuantity, Bool, Dict, List, Unicode
 from ctapipe.core.traits import Path as PathTrait
 
 from ..core.config import read_config_file
@@ -205,6 +205,10 @@ class NightPlanner(Component):
         None,
         allow_none=True,
         help="MC proton DL1 file for the cosmic-ray rate of the quality stage (optional).",
+    ).tag(config=True)
+    night_summary = Bool(
+        True,
+        help="End the quality stage with sst1m-night-summary of the night (PDF and HTML pages).",
     ).tag(config=True)
     stage_configs = Dict(
         help=(
@@ -369,7 +373,19 @@ class _Builder:
     def config(self, stage):
         return self.plan.configs[stage][0]
 
-    def add(self, stage, key, command, inputs, outputs, log, depends_on=(), after=(), dirs=()):
+    def add(
+        self,
+        stage,
+        key,
+        command,
+        inputs,
+        outputs,
+        log,
+        depends_on=(),
+        after=(),
+        dirs=(),
+        optional=(),
+    ):
         command = [COMMANDS[stage], *command]
         command += [str(a) for a in self.p.stage_arguments.get(stage, [])]
         command += [
@@ -389,6 +405,7 @@ class _Builder:
             depends_on=tuple(depends_on),
             after=tuple(after),
             output_dirs=tuple(dirs),
+            optional_inputs=tuple(optional),
         )
         if task.stage in self.stages:
             self.plan.tasks.append(task)
@@ -510,24 +527,29 @@ class _Builder:
             )
 
     def quality_tasks(self):
-        dl1_dirs = sorted({path.parent for path, _ in self.dl1.values()})
+        dl1_files = sorted(path for path, _ in self.dl1.values())
         producers = sorted({k for _, k in self.dl1.values() if k})
-        if not dl1_dirs:
+        if not dl1_files:
             return
         quality = self.plan.night_dir / "quality"
         table = quality / "dq_table.ecsv"
-        command = ["-i", *dl1_dirs, "-o", table]
+        command = ["-i", *dl1_files, "-o", table]
+        inputs = []
         if self.p.mc_reference is not None:
             command += ["--mc-reference", self.p.mc_reference]
+            inputs.append(self.p.mc_reference)
         dq = self.add(
             "quality",
             "quality/dq_table",
             command,
-            dl1_dirs,
+            inputs,
             [table],
             table.with_suffix(".log"),
             after=producers,
+            optional=[p for p in dl1_files if p not in {r.path for r in self.plan.runs}],
         )
+        if not self.p.night_summary:
+            return
         summary_dir = quality / "summary"
         dl3_keys = [k for items in self.dl3.values() for _, k in items]
         self.add(

@@ -52,6 +52,10 @@ class Task:
         Keys of the tasks that must have *finished* first, successfully or not: the task
         works on whatever they produced (e.g. DL3 from the DL2 files of a target that exist,
         when one run failed). A re-run of one of them makes this task stale.
+    optional_inputs : tuple of Path
+        Inputs that may be missing when the task runs (products of ``after`` tasks that
+        failed): a missing one is left out of the command line (every argument equal to its
+        path is dropped) and recorded as missing; its appearance later makes the task stale.
     output_dirs : tuple of Path
         Directories whose whole content is a product (e.g. DL3 files per wobble, whose names
         are known only afterwards): created before the command runs, and recorded with the
@@ -72,6 +76,7 @@ class Task:
     overwrite_argument: str | None = field(default="--overwrite")
     after: tuple[str, ...] = ()
     output_dirs: tuple[Path, ...] = ()
+    optional_inputs: tuple[Path, ...] = ()
 
     def __post_init__(self):
         # accept lists and strings from callers, store tuples of str / Path (hashable, frozen)
@@ -84,6 +89,7 @@ class Task:
         object.__setattr__(self, "depends_on", tuple(self.depends_on))
         object.__setattr__(self, "after", tuple(self.after))
         object.__setattr__(self, "output_dirs", _paths(self.output_dirs))
+        object.__setattr__(self, "optional_inputs", _paths(self.optional_inputs))
         if not self.key or not self.stage or not self.command:
             raise TaskGraphError(f"task {self.key!r}: key, stage and command are required")
 
