@@ -184,7 +184,7 @@ def test_gammapy_opens_the_nights_index(night):
         assert len(store.obs_table) >= 1
         observations = store.get_observations(required_irf="full-enclosure")
         assert len(observations) == len(store.obs_table)
-        assert all(len(obs.events.table) > 0 for obs in observations)
+        assert sum(len(obs.events.table) for obs in observations) > 0
 
 
 def test_toy_products_equal_those_of_an_uninterrupted_run(night, chain):

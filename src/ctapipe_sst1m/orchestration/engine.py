@@ -126,7 +126,10 @@ def execute(task, config_sha256, *upstream):
         if absent:
             entry["missing_inputs"] = sorted(absent)
         prefix, preexec = _launcher()
-        command = [_resolve(task.command[0]), *(a for a in task.command[1:] if a not in absent)]
+        kept = (
+            a for a in task.command[1:] if a not in absent and a.partition("=")[2] not in absent
+        )
+        command = [_resolve(task.command[0]), *kept]
         stale = any(p.exists() for p in task.outputs) or any(
             any(d.iterdir()) for d in task.output_dirs
         )

@@ -485,8 +485,7 @@ class _Builder:
                 out.with_suffix(".log"),
                 depends_on=[dl1_key] if dl1_key else [],
             )
-            if key:
-                self.dl2.setdefault((target, setup), []).append(key)
+            self.dl2.setdefault((target, setup), []).append(key)  # None: stage not selected
 
     def dl3_tasks(self):
         for (target, setup), keys in sorted(self.dl2.items()):
@@ -506,11 +505,10 @@ class _Builder:
                 [base / "DL2", self.p.irf_bank],
                 [out_dir / "hdu-index.fits.gz", out_dir / "obs-index.fits.gz"],
                 base / "DL3.log",
-                after=keys,
+                after=[k for k in keys if k],
                 dirs=[out_dir],
             )
-            if key:
-                self.dl3.setdefault(setup, []).append((out_dir, key))
+            self.dl3.setdefault(setup, []).append((out_dir, key))
 
     def index_tasks(self):
         for setup, items in sorted(self.dl3.items()):
@@ -519,11 +517,11 @@ class _Builder:
             self.add(
                 "index",
                 f"index/{setup}",
-                ["-i", *dirs, "-o", out_dir],
+                [*(w for d in dirs for w in ("-i", d)), "-o", out_dir],
                 dirs,
                 [out_dir / "hdu-index.fits.gz", out_dir / "obs-index.fits.gz"],
                 out_dir.with_suffix(".log"),
-                depends_on=[k for _, k in items],
+                depends_on=[k for _, k in items if k],
             )
 
     def quality_tasks(self):
@@ -533,7 +531,7 @@ class _Builder:
             return
         quality = self.plan.night_dir / "quality"
         table = quality / "dq_table.ecsv"
-        command = ["-i", *dl1_files, "-o", table]
+        command = [*(f"--input={p}" for p in dl1_files), "-o", table]
         inputs = []
         if self.p.mc_reference is not None:
             command += ["--mc-reference", self.p.mc_reference]
@@ -551,7 +549,7 @@ class _Builder:
         if not self.p.night_summary:
             return
         summary_dir = quality / "summary"
-        dl3_keys = [k for items in self.dl3.values() for _, k in items]
+        dl3_keys = [k for items in self.dl3.values() for _, k in items if k]
         self.add(
             "summary",
             "quality/night_summary",

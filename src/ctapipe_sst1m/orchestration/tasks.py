@@ -55,7 +55,8 @@ class Task:
     optional_inputs : tuple of Path
         Inputs that may be missing when the task runs (products of ``after`` tasks that
         failed): a missing one is left out of the command line (every argument equal to its
-        path is dropped) and recorded as missing; its appearance later makes the task stale.
+        path, or ``--option=<path>``, is dropped) and recorded as missing; its appearance
+        later makes the task stale.
     output_dirs : tuple of Path
         Directories whose whole content is a product (e.g. DL3 files per wobble, whose names
         are known only afterwards): created before the command runs, and recorded with the
