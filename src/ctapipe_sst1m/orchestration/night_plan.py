@@ -488,6 +488,8 @@ class _Builder:
             self.dl2.setdefault((target, setup), []).append(key)  # None: stage not selected
 
     def dl3_tasks(self):
+        if self.p.irf_bank is None:  # only possible when the dl3 stage is not run
+            return
         for (target, setup), keys in sorted(self.dl2.items()):
             tel_setup = {v[0]: v[1] for v in SETUPS.values()}[setup]
             base = self.target_dir(target) / setup
