@@ -122,6 +122,7 @@ class Manifest:
         self.tasks = {}
         self.meta = {}
         self.created = utc_now()
+        self.updated = None
         self._last_write = 0.0
         if self.path.exists() or self.journal_path.exists():
             self._read()
@@ -137,6 +138,7 @@ class Manifest:
                 raise ValueError(f"{self.path}: not a {FORMAT} (format {content.get('format')!r})")
             self.meta = content.get("meta", {})
             self.created = content.get("created", self.created)
+            self.updated = content.get("updated")
             self.tasks = {entry["key"]: entry for entry in content.get("tasks", [])}
         if self.journal_path.exists():
             with open(self.journal_path) as f:

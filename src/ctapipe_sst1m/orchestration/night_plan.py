@@ -129,6 +129,8 @@ class NightPlan:
     runs: list
     skipped: list = field(default_factory=list)  # (path, reason)
     configs: dict = field(default_factory=dict)  # stage -> (path, YAML text)
+    raw_dir: Path | None = None
+    dl1_dir: Path | None = None
 
     @property
     def manifest_path(self):
@@ -145,6 +147,16 @@ class NightPlan:
             path.parent.mkdir(parents=True, exist_ok=True)
             with atomic_output(path, overwrite=True) as tmp:
                 Path(tmp).write_text(text)
+
+    def describe(self):
+        """The night for the manifest: date, input directories, targets, skipped files."""
+        return {
+            "night": f"{self.date[:4]}-{self.date[4:6]}-{self.date[6:]}",
+            "raw_dir": None if self.raw_dir is None else str(self.raw_dir),
+            "dl1_dir": None if self.dl1_dir is None else str(self.dl1_dir),
+            "targets": {t: {f"cs{c}": n for c, n in v.items()} for t, v in self.targets().items()},
+            "skipped": [[str(p), reason] for p, reason in self.skipped],
+        }
 
     def targets(self):
         """``{target: {camera: n_files}}``."""
@@ -291,7 +303,7 @@ class NightPlanner(Component):
         runs, skipped = self.find_runs(night, raw_dir, dl1_dir, telescopes)
         date = f"{_parse_date(night):%Y%m%d}"
         night_dir = Path(output_dir).absolute() / date
-        plan = NightPlan(night_dir, date, [], runs, skipped)
+        plan = NightPlan(night_dir, date, [], runs, skipped, raw_dir=raw_dir, dl1_dir=dl1_dir)
         for stage in (*STAGES, "summary"):
             plan.configs[stage] = (night_dir / "config" / f"{stage}.yaml", self._config_text(stage))
         self._check_stage_inputs(stages)

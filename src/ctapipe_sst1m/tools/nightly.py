@@ -132,16 +132,7 @@ sst1m-nightly --status ANA/20240305
             )
         if not self.dry_run:
             plan.write_configs()
-        meta = {
-            "workflow": self.name,
-            "night": self.date,
-            "argv": sys.argv,
-            "stages": list(stages),
-            "raw_dir": str(self.raw_dir),
-            "dl1_dir": str(self.dl1_dir),
-            "targets": {t: {f"cs{c}": n for c, n in v.items()} for t, v in plan.targets().items()},
-            "skipped": [[str(p), r] for p, r in plan.skipped],
-        }
+        meta = {"workflow": self.name, "argv": sys.argv, "stages": list(stages), **plan.describe()}
         self.run_tasks(plan.tasks, plan.manifest_path, meta=meta)
 
 
