@@ -543,6 +543,7 @@ class _Builder:
         producers = sorted({k for _, k in self.dl1.values() if k})
         if not dl1_files:
             return
+        given = {r.path for r in self.plan.runs}  # existing inputs; the others may be missing
         quality = self.plan.night_dir / "quality"
         table = quality / "dq_table.ecsv"
         command = [*(f"--input={p}" for p in dl1_files), "-o", table]
@@ -558,7 +559,7 @@ class _Builder:
             [table],
             table.with_suffix(".log"),
             after=producers,
-            optional=[p for p in dl1_files if p not in {r.path for r in self.plan.runs}],
+            optional=[p for p in dl1_files if p not in given],
         )
         if not self.p.night_summary:
             return

@@ -19,7 +19,7 @@ class TaskGraphError(SST1MInputError):
 
 
 def _paths(values):
-    return tuple(Path(v) for v in values)
+    return tuple(v if isinstance(v, Path) else Path(v) for v in values)
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,8 @@ class Task:
         object.__setattr__(self, "command", tuple(str(c) for c in self.command))
         object.__setattr__(self, "inputs", _paths(self.inputs))
         object.__setattr__(self, "outputs", _paths(self.outputs))
-        object.__setattr__(self, "log", Path(self.log))
+        if not isinstance(self.log, Path):
+            object.__setattr__(self, "log", Path(self.log))
         if self.config is not None:
             object.__setattr__(self, "config", Path(self.config))
         object.__setattr__(self, "depends_on", tuple(self.depends_on))
