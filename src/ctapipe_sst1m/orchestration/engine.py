@@ -50,6 +50,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..core.signals import deferred_interruption
 from .manifest import Manifest, file_sha256, new_entry, path_state, utc_now
 from .tasks import check_graph, config_copy_path
 
@@ -368,11 +369,14 @@ def _run_on(client, tasks, hashes, manifest, summary, log):
         for future in as_completed(list(futures.values())):
             key = by_future[future.key]
             task = by_key[key]
-            try:
-                entry = future.result()
-            except Exception as err:  # noqa: BLE001 - a lost worker (KilledWorker) or a bug
-                entry = _erred_entry(task, err, summary)
-            _store(entry, manifest, summary, log)
+            # a signal waits until the entry is in the journal and in the summary: otherwise a
+            # finished task could be recorded as interrupted (and redone) by the cleanup below
+            with deferred_interruption():
+                try:
+                    entry = future.result()
+                except Exception as err:  # noqa: BLE001 - a lost worker (KilledWorker) or a bug
+                    entry = _erred_entry(task, err, summary)
+                _store(entry, manifest, summary, log)
     except BaseException:
         client.cancel(list(futures.values()), force=True)
         for task in tasks:
