@@ -256,9 +256,13 @@ def test_mono_wobble_of_two_runs(chain, tmp_path):
     """Runs 1 and 3 point at the same wobble: with a long max_gap they form one observation."""
     files = [chain.mono_dl2(21)[0], chain.mono_dl2(21)[2]]
     radec = ["--target-ra", 83.6331, "--target-dec", 22.0145]
-    _run(tmp_path, ["-i", *files, "--irfs", chain.irf_bank, "--output-dir", tmp_path, *radec,
-                    "--ObservationGrouper.max_gap=2000 s"])  # fmt: skip
+    argv = ["-i", *files, "--irfs", chain.irf_bank, "--output-dir", tmp_path, *radec,
+            "--ObservationGrouper.max_gap=2000 s"]  # fmt: skip
+    _run(tmp_path, argv)
     (path,) = _files(tmp_path)
+    before = path.stat().st_mtime_ns
+    _run(tmp_path, argv, 2)  # an existing DL3 file is not replaced without --overwrite
+    assert path.stat().st_mtime_ns == before
     runs = runs_of(path)
     truth = {r["obs_id"]: r for r in chain.truth["runs"]}
     assert runs == sorted(truth)[0:3:2]
