@@ -244,7 +244,7 @@ def test_the_cuts_of_the_bank_are_applied(chain, full, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     argv = ["-i", chain.stereo_dl2, "--irfs", bank, "--output-dir", out, "--target", "Crab"]
-    _run(out, argv)
+    _run(out, [*argv, "--interpolation=nearest"])  # the cut is the node's either way
     n_strict = sum(len(fits.getdata(p, "EVENTS")) for p in _files(out))
     n_default = sum(len(fits.getdata(p, "EVENTS")) for p in _files(full))
     assert 0 < n_strict < n_default
@@ -252,17 +252,32 @@ def test_the_cuts_of_the_bank_are_applied(chain, full, tmp_path):
         assert np.all(fits.getdata(path, "EVENTS")["GAMMANESS"] > 0.8)
 
 
-def test_mono_runs(chain, tmp_path):
-    files = chain.mono_dl2(21)[:2]
+def test_mono_wobble_of_two_runs(chain, tmp_path):
+    """Runs 1 and 3 point at the same wobble: with a long max_gap they form one observation."""
+    files = [chain.mono_dl2(21)[0], chain.mono_dl2(21)[2]]
     radec = ["--target-ra", 83.6331, "--target-dec", 22.0145]
-    _run(tmp_path, ["-i", *files, "--irfs", chain.irf_bank, "--output-dir", tmp_path,
-                    *radec, "--granularity", "run"])  # fmt: skip
-    paths = _files(tmp_path)
-    assert len(paths) == 2
-    header = fits.getheader(paths[0], "EVENTS")
-    assert header["TELSETUP"] == "tel_021" and header["TELLIST"] == "21"
-    assert header["N_TELS"] == 1 and header["INSTRUME"] == "SST1M-1"
-    assert header["OBJECT"] == "custom" and header["RA_OBJ"] == pytest.approx(83.6331)
+    argv = ["-i", *files, "--irfs", chain.irf_bank, "--output-dir", tmp_path, *radec,
+            "--ObservationGrouper.max_gap=2000 s"]  # fmt: skip
+    _run(tmp_path, argv)
+    (path,) = _files(tmp_path)
+    before = path.stat().st_mtime_ns
+    _run(tmp_path, argv, 2)  # an existing DL3 file is not replaced without --overwrite
+    assert path.stat().st_mtime_ns == before
+    runs = runs_of(path)
+    truth = {r["obs_id"]: r for r in chain.truth["runs"]}
+    assert runs == sorted(truth)[0:3:2]
+    with fits.open(path) as hdul:
+        header, events = hdul["EVENTS"].header, hdul["EVENTS"].data
+        assert header["OBS_ID"] == runs[0] and header["N_RUNS"] == 2
+        assert header["TELSETUP"] == "tel_021" and header["TELLIST"] == "21"
+        assert header["N_TELS"] == 1 and header["INSTRUME"] == "SST1M-1"
+        assert header["OBJECT"] == "custom" and header["RA_OBJ"] == pytest.approx(83.6331)
+        assert len(hdul["GTI"].data) == 2  # the 15 min between the runs are not counted
+        assert header["ONTIME"] == pytest.approx(2 * 40.0, rel=1e-6)
+        live = sum(truth[r]["telescopes"]["21"]["livetime_s"] for r in runs)
+        assert header["LIVETIME"] == pytest.approx(live, rel=0.01)
+        assert len(np.unique(events["EVENT_ID"])) == len(events) > 0
+        assert set(events["RUN_ID"]) <= set(runs)
 
 
 def _strip(src, dst, nodes=(), empty=False):

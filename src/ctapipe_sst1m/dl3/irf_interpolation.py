@@ -156,7 +156,7 @@ def _edges(data, lo, hi):
 
 def _deep_copy(hdu):
     """(header, data) copies of an HDU, made into a new BinTableHDU by `_new_hdu`."""
-    return hdu.header.copy(), np.array(hdu.data, copy=True)
+    return hdu.header.copy(), hdu.data.copy()  # FITS_rec: keeps the column units
 
 
 def _new_hdu(stored, name):

@@ -117,9 +117,14 @@ class DL2ToDL3Tool(SST1MTool, Tool):
             self.log.warning("no run with events in the inputs: no DL3 file written")
         cfg = config_hash(self.get_current_config())
         self.written = []
-        for obs in self.observations:
-            out = self.output_dir / f"dl3_SST1M_{obs.tel_setup}_{obs.obs_id}.fits"
-            pending = self.prepare_output(out, suffix=".fits")
+        pendings = [  # every output checked before the first one is written
+            self.prepare_output(
+                self.output_dir / f"dl3_SST1M_{obs.tel_setup}_{obs.obs_id}.fits", suffix=".fits"
+            )
+            for obs in self.observations
+        ]
+        for obs, pending in zip(self.observations, pendings, strict=True):
+            out = pending.target
             hdul, n = self.maker.make(obs, self.target_info, cfg, pending.target)
             write_hdulist(hdul, pending.path)
             pending.commit()
