@@ -245,6 +245,6 @@ def test_bank_of_mc_telescopes_21_22_for_every_setup(chain):
             aeff = EffectiveAreaTable2D.read(path, hdu="EFFECTIVE AREA")
             area[setup] = aeff.data.sum()
             assert aeff.data.max() > 0
-        # the two telescopes are alike; stereo needs both of them
+        # the two telescopes are alike (stereo and mono areas are not ordered here: their
+        # gammaness models, and so what a 0.6 cut keeps, differ)
         assert 0.7 < area["tel_021"] / area["tel_022"] < 1.4
-        assert area["stereo"] < 1.05 * min(area["tel_021"], area["tel_022"])
