@@ -325,3 +325,44 @@ def test_empty_selection_writes_the_index_only(chain, tmp_path):
     assert not _files(out)
     assert len(Table.read(out / "obs-index.fits.gz")) == 0
     assert len(Table.read(out / "hdu-index.fits.gz")) == 0
+
+
+def test_warns_when_the_irfs_were_processed_differently(chain, tmp_path, capsys):
+    """The DL2's processing record against the IRFs' header card: one line naming the keys."""
+    from ctapipe_sst1m.config.processing import (
+        IRF_HEADER_CARD,
+        read_processing_record,
+        record_to_card,
+        write_processing_record,
+    )
+
+    dl2 = tmp_path / "night.dl2.h5"
+    shutil.copy(chain.stereo_dl2, dl2)
+    data_record = {"telescopes": {t: {"image_cleaner": "ImageCleanerSST"} for t in ("21", "22")}}
+    write_processing_record(dl2, data_record)
+    bank = tmp_path / "bank"
+    shutil.copytree(chain.irf_bank / "stereo", bank / "stereo")
+    irf_record = {
+        "telescopes": {t: {"image_cleaner": "TailcutsImageCleaner"} for t in ("21", "22")}
+    }
+    for path in bank.glob("stereo/*/*.fits.gz"):
+        with fits.open(path) as hdul:
+            for hdu in hdul:
+                hdu.header[IRF_HEADER_CARD] = record_to_card(irf_record)
+            hdul.writeto(path, overwrite=True)
+    assert read_processing_record(dl2)["telescopes"]["21"]["image_cleaner"] == "ImageCleanerSST"
+    out = tmp_path / "out"
+    out.mkdir()
+    argv = ["-i", dl2, "--irfs", bank, "--output-dir", out, "--target", "Crab"]
+    capsys.readouterr()
+    _run(out, argv)
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if "processing configuration" in ln]
+    assert len(lines) == 1 and "image_cleaner" in lines[0] and "[1 of 1 input files]" in lines[0]
+    # the same record on both sides: silent
+    for path in bank.glob("stereo/*/*.fits.gz"):
+        with fits.open(path) as hdul:
+            for hdu in hdul:
+                hdu.header[IRF_HEADER_CARD] = record_to_card(data_record)
+            hdul.writeto(path, overwrite=True)
+    _run(out, [*argv, "--overwrite"])
+    assert "processing configuration" not in capsys.readouterr().err

@@ -17,6 +17,7 @@ from astropy.table import vstack
 from ctapipe.core import Component
 from ctapipe.core.traits import AstroQuantity, CaselessStrEnum, Unicode
 
+from ..config.processing import difference_message, differing_keys
 from ..core.errors import SST1MInputError
 from ..irf.cuts import global_cut_mask, table_cut_mask
 from .irf_interpolation import IrfGrid, select_nodes, unique_cos_nodes
@@ -87,6 +88,17 @@ class DL3Maker(Component):
                 self.bank, tel_setup, self.irf_type, self.cut, self.event_class, self.nsb
             )
         return self._nodes[tel_setup]
+
+    def warn_if_processed_differently(self, files, tel_setup):
+        """One warning line if the data's processing record (extraction, cleaning, NSB bin)
+        differs from the one the IRFs of ``tel_setup`` were made with (first differing file
+        named, the number of such files given); products without records never warn."""
+        irf_file = self.nodes(tel_setup)[0].path
+        differing = [(f, keys) for f in files if (keys := differing_keys(f, irf_file))]
+        if differing:
+            first, keys = differing[0]
+            message = difference_message(first, irf_file, keys)
+            self.log.warning("%s [%d of %d input files]", message, len(differing), len(files))
 
     def grid(self, tel_setup, azimuth):
         """`IrfGrid` of ``tel_setup`` (nodes at one zenith told apart by azimuth), cached."""

@@ -106,6 +106,7 @@ class DL2ToDL3Tool(SST1MTool, Tool):
             )
         self.setup_name = next(iter(setups.values()))
         self.maker.nodes(self.setup_name)  # a bank without this setup fails before any work
+        self.maker.warn_if_processed_differently(self.files, self.setup_name)
 
     def start(self):
         runs = []
