@@ -26,7 +26,7 @@ def run_intervals(gti_start, gti_stop, max_gap=1 * u.s):
     order = np.argsort(gti_start.mjd)
     start, stop = gti_start[order], gti_stop[order]
     intervals = [[start[0], stop[0]]]
-    for t0, t1 in zip(start[1:], stop[1:]):
+    for t0, t1 in zip(start[1:], stop[1:], strict=True):
         if (t0 - intervals[-1][1]).to(u.s) < max_gap:
             intervals[-1][1] = max(intervals[-1][1], t1)
         else:
