@@ -219,6 +219,6 @@ class HighLevelAnalysis(Component):
                              "flux_ul": t["flux_ul"].value} for t in table]  # fmt: skip
                 out["flux_unit"] = str(table["flux"].unit)
         tables = [self.lightcurve.table(lc) if lc is not None else None for lc in self.lightcurves]
-        plots.plot_lightcurve(*tables, paths["lightcurve.png"],
-                              f"{self.target_name}: flux above {self.lightcurve.energy_threshold}")  # fmt: skip
+        title = f"{self.target_name}: flux above {self.lightcurve.energy_threshold}"
+        plots.plot_lightcurve(*tables, paths["lightcurve.png"], title)
         return out
