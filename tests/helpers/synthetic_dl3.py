@@ -89,11 +89,22 @@ def truth_model():
     return SkyModel(spectral_model=spectral, spatial_model=spatial, name="source")
 
 
-def make_dl3(out_dir, n_obs=2, livetime=1200 * u.s, seed=0, point_like=False, flux_scale=1.0):
+def make_dl3(
+    out_dir,
+    n_obs=2,
+    livetime=1200 * u.s,
+    seed=0,
+    point_like=False,
+    flux_scale=1.0,
+    background_scale=1.0,
+    n_gti=1,
+):
     """Write ``n_obs`` DL3 files (alternating wobbles) and the index files into ``out_dir``.
 
     Returns the list of event files. ``flux_scale`` multiplies the source amplitude
-    (0 gives a source-free field).
+    (0 gives a source-free field), ``background_scale`` the background rate (in the events
+    and in the background IRF alike). ``n_gti`` > 1 splits each observation into that many
+    GTI rows ("runs") with 5 s gaps (the events in the gaps are dropped).
     """
     from gammapy.data import DataStore, FixedPointingInfo, Observation
     from gammapy.datasets import MapDataset, MapDatasetEventSampler
@@ -128,6 +139,7 @@ def make_dl3(out_dir, n_obs=2, livetime=1200 * u.s, seed=0, point_like=False, fl
         selection = ["exposure", "background", "edisp"] + ([] if point_like else ["psf"])
         dataset = MapDatasetMaker(selection=selection).run(empty, obs)
         models = [FoVBackgroundModel(dataset_name=dataset.name)]
+        models[0].spectral_model.norm.value = background_scale
         if flux_scale > 0:
             model = truth_model()
             model.spectral_model.amplitude.value *= flux_scale
@@ -140,13 +152,30 @@ def make_dl3(out_dir, n_obs=2, livetime=1200 * u.s, seed=0, point_like=False, fl
             dataset.psf = PSFMap.from_gauss(e_true, sigma=PSF_SIGMA)
         sampler = MapDatasetEventSampler(random_state=seed * 100 + k)
         events = sampler.run(dataset, obs)
+        gti = obs.gti
+        if n_gti > 1:
+            from gammapy.data import GTI
+
+            step = livetime / n_gti
+            starts = tstart + step * np.arange(n_gti)
+            gti = GTI.create(starts, starts + step - 5 * u.s, reference_time=reference_time)
+            t = np.asarray(np.ma.getdata(events.time.tt.mjd))
+            keep = np.zeros(len(events.table), bool)
+            for t0, t1 in zip(gti.time_start.tt.mjd, gti.time_stop.tt.mjd, strict=True):
+                keep |= (t >= t0) & (t < t1)
+            events = events.select_row_subset(keep)
+        irf = dict(response)
+        if background_scale != 1.0:
+            bkg = response["bkg"]
+            irf["bkg"] = bkg.__class__(axes=bkg.axes, data=bkg.data * background_scale,
+                                       unit=bkg.unit, meta=bkg.meta)  # fmt: skip
         obs = Observation(
             obs_id=obs.obs_id,
             pointing=obs.pointing,
-            gti=obs.gti,
+            gti=gti,
             events=events,
             meta=obs.meta,
-            **response,
+            **irf,
         )
         path = out_dir / f"obs_{obs.obs_id}.fits.gz"
         obs.write(path, overwrite=True)
