@@ -21,6 +21,7 @@ data and the cards ``ZEN_PNT``/``AZ_PNT`` (the observation's), ``IRF_METH``, ``I
 ``IRF_COSZ``, ``IRFCLAMP``.
 """
 
+import logging
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +41,15 @@ from pyirf.interpolation import (
 from ..core.errors import SST1MInputError
 from ..irf.bank import check_axes, list_bank
 
-__all__ = ["IrfNode", "IrfSet", "interpolate_irfs", "select_nodes", "IRF_HDUS"]
+__all__ = [
+    "IRF_HDUS",
+    "IrfGrid",
+    "IrfNode",
+    "IrfSet",
+    "interpolate_irfs",
+    "select_nodes",
+    "unique_cos_nodes",
+]
 
 #: IRF HDU names of the bank files and their index HDU_TYPE / HDU_CLASS
 IRF_HDUS = {
@@ -51,8 +60,13 @@ IRF_HDUS = {
     "BACKGROUND": ("bkg", "bkg_2d"),
 }
 _METHODS = ("nearest", "linear", "cubic")
+#: quantile step of pyirf's quantile interpolation of EDISP and PSF (its default, 1e-3, moves
+#: the cumulative distribution by up to ~5e-3 even at a node)
+QUANTILE_RESOLUTION = 1e-4
 #: floor of the effective area before its logarithm is interpolated
 _MIN_AEFF = 1e-6 * u.m**2
+#: pyirf adds keys to the interpolator kwargs it is given: pass a copy each time
+_QUANTILE = {"quantile_resolution": QUANTILE_RESOLUTION}
 
 
 @dataclass
@@ -125,7 +139,7 @@ def select_nodes(bank, tel_setup, irf_type="auto", cut=None, event_class="all", 
     return sorted(nodes, key=lambda n: (n.zenith, n.azimuth))
 
 
-def _unique_cos(nodes, azimuth):
+def unique_cos_nodes(nodes, azimuth):
     """One node per cos(zenith): the one nearest in azimuth."""
     best = {}
     for node in nodes:
@@ -140,49 +154,166 @@ def _edges(data, lo, hi):
     return np.append(np.asarray(data[lo][0], dtype=float), np.asarray(data[hi][0])[-1])
 
 
-def _stack(hdus, column):
-    return np.stack([np.asarray(h.data[column][0], dtype=np.float64).T for h in hdus])
+def _deep_copy(hdu):
+    """A BinTableHDU with its own copy of the data and header."""
+    return fits.BinTableHDU(data=hdu.data.copy(), header=hdu.header.copy(), name=hdu.name)
 
 
-def _interpolate(name, hdus, grid, target, method):
-    """Interpolated data column (file layout) of HDU ``name`` of every node."""
-    kwargs = {"method": method}
-    point = np.array([[target]])
-    if name == "EFFECTIVE AREA":
-        est = EffectiveAreaEstimator(
-            grid, _stack(hdus, "EFFAREA") * u.m**2, interpolator_kwargs=kwargs,
-            min_effective_area=_MIN_AEFF,
-        )  # fmt: skip
-        value = u.Quantity(est(point)).to_value(u.m**2)
-        value[value <= 2 * _MIN_AEFF.value] = 0.0
-        return "EFFAREA", value
-    if name == "ENERGY DISPERSION":
-        migra = _edges(hdus[0].data, "MIGRA_LO", "MIGRA_HI")
-        est = EnergyDispersionEstimator(grid, migra, _stack(hdus, "MATRIX"), axis=-2)
-        return "MATRIX", np.nan_to_num(np.asarray(est(point)))
-    if name == "PSF":
-        rad = _edges(hdus[0].data, "RAD_LO", "RAD_HI") * u.deg
-        est = PSFTableEstimator(grid, rad, _stack(hdus, "RPSF") / u.sr, axis=-1)
-        return "RPSF", np.nan_to_num(u.Quantity(est(point)).to_value(1 / u.sr))
-    if name == "RAD_MAX":
-        est = RadMaxEstimator(grid, _stack(hdus, "RAD_MAX"), interpolator_kwargs=kwargs)
-        return "RAD_MAX", np.asarray(est(point))
-    if name == "BACKGROUND":
-        bkg = _stack(hdus, "BKG")
-        positive = bkg[bkg > 0]
-        floor = 1e-6 * positive.min() if len(positive) else 1.0
-        interp = GridDataInterpolator(grid, np.log(np.maximum(bkg, floor)), **kwargs)
-        value = np.exp(interp(point))
-        value[value <= 2 * floor] = 0.0
-        return "BKG", value
-    raise KeyError(name)
+#: data column of each IRF HDU
+_COLUMN = {
+    "EFFECTIVE AREA": "EFFAREA",
+    "ENERGY DISPERSION": "MATRIX",
+    "PSF": "RPSF",
+    "RAD_MAX": "RAD_MAX",
+    "BACKGROUND": "BKG",
+}
 
 
-def _gh_table(hdus, grid, target, method):
-    table = QTable.read(hdus[0])
-    cuts = np.stack([np.asarray(h.data["cut"], dtype=float) for h in hdus])
-    table["cut"] = GridDataInterpolator(grid, cuts, method=method)(np.array([[target]])).reshape(-1)
-    return table
+class IrfGrid:
+    """The nodes of one interpolation grid, read once; estimators built once per method.
+
+    ``grid(cos_zenith, azimuth, method)`` gives the `IrfSet` of an observation: only the
+    estimators' evaluation is paid per observation.
+    """
+
+    def __init__(self, nodes):
+        self.nodes = nodes
+        self.cos = np.array([n.cos_zenith for n in nodes])
+        self.hdus, self.data = [], []
+        for node in nodes:
+            with fits.open(node.path, memmap=False) as hdul:
+                copies = {h.name: _deep_copy(h) for h in hdul[1:]}
+            self.hdus.append(copies)
+            self.data.append(
+                {
+                    name: np.asarray(h.data[_COLUMN[name]][0], dtype=np.float64).T
+                    for name, h in copies.items()
+                    if name in _COLUMN
+                }
+            )
+        self.names = list(self.hdus[0])
+        self._estimators = {}
+        self._axes_checked = False
+
+    def _check_axes(self):
+        if not self._axes_checked and len(self.nodes) > 1:
+            differ = check_axes([n.path for n in self.nodes])
+            if differ:
+                raise SST1MInputError(
+                    f"{self.nodes[0].path.parent.parent}: IRF axes differ between nodes"
+                    f" ({', '.join(differ)}); interpolation needs one binning, use"
+                    " --interpolation nearest"
+                )
+        self._axes_checked = True
+
+    def _stack(self, name):
+        return np.stack([d[name] for d in self.data])
+
+    def _estimator(self, name, method):
+        key = (name, method)
+        if key in self._estimators:
+            return self._estimators[key]
+        grid, kwargs, first = self.cos.reshape(-1, 1), {"method": method}, self.hdus[0]
+        if name == "EFFECTIVE AREA":
+            est = EffectiveAreaEstimator(
+                grid, self._stack(name) * u.m**2, interpolator_kwargs=kwargs,
+                min_effective_area=_MIN_AEFF,
+            )  # fmt: skip
+        elif name == "ENERGY DISPERSION":
+            migra = _edges(first[name].data, "MIGRA_LO", "MIGRA_HI")
+            est = EnergyDispersionEstimator(
+                grid, migra, self._stack(name), axis=-2, interpolator_kwargs=dict(_QUANTILE)
+            )
+        elif name == "PSF":
+            rad = _edges(first[name].data, "RAD_LO", "RAD_HI") * u.deg
+            est = PSFTableEstimator(
+                grid, rad, self._stack(name) / u.sr, axis=-1, interpolator_kwargs=dict(_QUANTILE)
+            )
+        elif name == "RAD_MAX":
+            est = RadMaxEstimator(grid, self._stack(name), interpolator_kwargs=kwargs)
+        elif name == "BACKGROUND":
+            bkg = self._stack(name)
+            positive = bkg[bkg > 0]
+            floor = 1e-6 * positive.min() if len(positive) else 1.0
+            log_bkg = GridDataInterpolator(grid, np.log(np.maximum(bkg, floor)), **kwargs)
+
+            def est(point, interp=log_bkg, floor=floor):
+                value = np.exp(interp(point))
+                value[value <= 2 * floor] = 0.0
+                return value
+        else:  # GH_CUTS
+            cuts = np.stack([np.asarray(h["GH_CUTS"].data["cut"], dtype=float) for h in self.hdus])
+            est = GridDataInterpolator(grid, cuts, **kwargs)
+        self._estimators[key] = est
+        return est
+
+    def _value(self, name, method, target):
+        value = self._estimator(name, method)(np.array([[target]]))
+        if name == "EFFECTIVE AREA":
+            value = u.Quantity(value).to_value(u.m**2)
+            value[value <= 2 * _MIN_AEFF.value] = 0.0
+        elif name == "PSF":
+            value = u.Quantity(value).to_value(1 / u.sr)
+        return np.nan_to_num(np.asarray(value, dtype=np.float64))
+
+    def __call__(self, cos_zenith, azimuth=0.0, method="linear", log=None):
+        """`IrfSet` at ``cos_zenith`` (see the module docstring)."""
+        log = log or logging.getLogger(__name__)
+        target = float(np.clip(cos_zenith, self.cos.min(), self.cos.max()))
+        clamped = not np.isclose(target, cos_zenith, rtol=0, atol=1e-12)
+        if clamped:
+            warnings.warn(
+                f"observation at zenith {np.rad2deg(np.arccos(cos_zenith)):.2f} deg is outside"
+                f" the IRF grid ({self.nodes[0].zenith:.1f}-{self.nodes[-1].zenith:.1f} deg):"
+                " the edge node is used",
+                stacklevel=2,
+            )
+        method = _effective_method(method, len(self.nodes), log)
+        i_near = int(np.argmin(np.abs(self.cos - target)))
+        if method != "nearest":
+            self._check_axes()
+        result_hdus, gh_table = [], None
+        for name in self.names:
+            hdu = _deep_copy(self.hdus[i_near][name])
+            if name == "GH_CUTS":
+                gh_table = QTable.read(hdu)
+                if method != "nearest":
+                    gh_table["cut"] = self._value(name, method, target).reshape(-1)
+                continue
+            if name not in IRF_HDUS:
+                continue
+            if method != "nearest":
+                value = self._value(name, method, target)
+                column = _COLUMN[name]
+                hdu.data[column][0] = value.reshape(self.data[i_near][name].shape).T
+                zen = float(np.rad2deg(np.arccos(target)))
+                hdu.header["ZEN_PNT"] = (round(zen, 6), "zenith the IRF is interpolated to [deg]")
+                hdu.header["AZ_PNT"] = (round(azimuth % 360, 6), "azimuth of the observation")
+            result_hdus.append(hdu)
+        used = [self.nodes[i_near]] if method == "nearest" else self.nodes
+        cards = {
+            "IRF_METH": (method, "IRF interpolation in cos(zenith)"),
+            "IRF_NODE": ",".join(n.name for n in used)[:68],
+            "IRF_COSZ": (round(target, 8), "cos(zenith) the IRFs are evaluated at"),
+            "IRFCLAMP": (bool(clamped), "observation outside the IRF grid: edge node used"),
+        }
+        for hdu in result_hdus:
+            for key, value in cards.items():
+                hdu.header[key] = value
+        ref = self.hdus[i_near]["EFFECTIVE AREA"].header
+        gh_cut = ref.get("GH_CUT")
+        extra = {k: ref[k] for k in ("GH_CUT", "GH_EFF", "TH_CONT") if k in ref}
+        return IrfSet(
+            hdus=result_hdus,
+            nodes=used,
+            method=method,
+            clamped=clamped,
+            point_like=ref.get("HDUCLAS3") == "POINT-LIKE",
+            gh_cut=None if gh_cut is None or gh_table is not None else float(gh_cut),
+            gh_table=gh_table,
+            header={**cards, **extra},
+            source=self.nodes[i_near].path,
+        )
 
 
 def _effective_method(method, n_nodes, log):
@@ -201,80 +332,5 @@ def _effective_method(method, n_nodes, log):
 
 
 def interpolate_irfs(nodes, cos_zenith, azimuth=0.0, method="linear", log=None):
-    """`IrfSet` at ``cos_zenith`` from ``nodes`` (see the module docstring)."""
-    import logging
-
-    log = log or logging.getLogger(__name__)
-    nodes = _unique_cos(nodes, azimuth)
-    grid_values = np.array([n.cos_zenith for n in nodes])
-    target = float(np.clip(cos_zenith, grid_values.min(), grid_values.max()))
-    clamped = not np.isclose(target, cos_zenith, rtol=0, atol=1e-12)
-    if clamped:
-        warnings.warn(
-            f"observation at zenith {np.rad2deg(np.arccos(cos_zenith)):.2f} deg is outside the"
-            f" IRF grid ({nodes[-1].zenith:.1f}-{nodes[0].zenith:.1f} deg): the edge node is used",
-            stacklevel=2,
-        )
-    method = _effective_method(method, len(nodes), log)
-    nearest = nodes[int(np.argmin(np.abs(grid_values - target)))]
-    if method != "nearest":
-        differ = check_axes([n.path for n in nodes])
-        if differ:
-            raise SST1MInputError(
-                f"{nodes[0].path.parent.parent}: IRF axes differ between nodes"
-                f" ({', '.join(differ)}); interpolation needs one binning, use"
-                " --interpolation nearest"
-            )
-    opened = [fits.open(n.path) for n in nodes]
-    try:
-        names = [h.name for h in opened[0][1:]]
-        result_hdus, gh_table = [], None
-        i_near = nodes.index(nearest)
-        grid = grid_values.reshape(-1, 1)
-        used = [nearest] if method == "nearest" else nodes
-        for name in names:
-            hdu = opened[i_near][name].copy()
-            per_node = [o[name] for o in opened]
-            if name == "GH_CUTS":
-                gh_table = (
-                    QTable.read(hdu)
-                    if method == "nearest"
-                    else _gh_table(per_node, grid, target, method)
-                )
-                continue
-            if name not in IRF_HDUS:
-                continue
-            if method != "nearest":
-                column, value = _interpolate(name, per_node, grid, target, method)
-                hdu.data[column][0] = value.reshape(np.asarray(hdu.data[column][0]).T.shape).T
-                zen = float(np.rad2deg(np.arccos(target)))
-                hdu.header["ZEN_PNT"] = (round(zen, 6), "zenith the IRF is interpolated to [deg]")
-                hdu.header["AZ_PNT"] = (round(azimuth % 360, 6), "azimuth of the observation [deg]")
-            result_hdus.append(hdu)
-        header_ref = opened[i_near]["EFFECTIVE AREA"].header
-    finally:
-        for o in opened:
-            o.close()
-    cards = {
-        "IRF_METH": (method, "IRF interpolation in cos(zenith)"),
-        "IRF_NODE": ",".join(n.name for n in used)[:68],
-        "IRF_COSZ": (round(target, 8), "cos(zenith) the IRFs are evaluated at"),
-        "IRFCLAMP": (bool(clamped), "observation outside the IRF grid: edge node used"),
-    }
-    for hdu in result_hdus:
-        for key, value in cards.items():
-            hdu.header[key] = value
-    point_like = header_ref.get("HDUCLAS3") == "POINT-LIKE"
-    gh_cut = header_ref.get("GH_CUT")
-    extra = {k: header_ref[k] for k in ("GH_CUT", "GH_EFF", "TH_CONT") if k in header_ref}
-    return IrfSet(
-        hdus=result_hdus,
-        nodes=used,
-        method=method,
-        clamped=clamped,
-        point_like=point_like,
-        gh_cut=None if gh_cut is None or gh_table is not None else float(gh_cut),
-        gh_table=gh_table,
-        header={**cards, **extra},
-        source=nearest.path,
-    )
+    """`IrfSet` at ``cos_zenith`` from ``nodes`` (one node per cos zenith, nearest azimuth)."""
+    return IrfGrid(unique_cos_nodes(nodes, azimuth))(cos_zenith, azimuth, method, log)

@@ -19,7 +19,7 @@ from ctapipe.core.traits import AstroQuantity, CaselessStrEnum, Unicode
 
 from ..core.errors import SST1MInputError
 from ..irf.cuts import global_cut_mask, table_cut_mask
-from .irf_interpolation import interpolate_irfs, select_nodes
+from .irf_interpolation import IrfGrid, select_nodes, unique_cos_nodes
 from .livetime import deadc
 from .writer import observation_hdulist
 
@@ -78,7 +78,7 @@ class DL3Maker(Component):
             raise SST1MInputError(
                 "--irf-mode link references an unmodified node file: use --interpolation nearest"
             )
-        self._nodes = {}
+        self._nodes, self._grids = {}, {}
 
     def nodes(self, tel_setup):
         """IRF nodes of ``tel_setup`` (cached)."""
@@ -88,14 +88,21 @@ class DL3Maker(Component):
             )
         return self._nodes[tel_setup]
 
+    def grid(self, tel_setup, azimuth):
+        """`IrfGrid` of ``tel_setup`` (nodes at one zenith told apart by azimuth), cached."""
+        nodes = unique_cos_nodes(self.nodes(tel_setup), azimuth)
+        key = tuple(str(n.path) for n in nodes)
+        if key not in self._grids:
+            self._grids[key] = IrfGrid(nodes)
+        return self._grids[key]
+
     def make(self, obs, target, config_hash, out_path):
         """(HDUList, number of selected events) of observation ``obs``."""
         cos_zen, zenith, azimuth = obs.mean_pointing()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            irfs = interpolate_irfs(
-                self.nodes(obs.tel_setup), cos_zen, azimuth, self.interpolation, self.log
-            )
+            grid = self.grid(obs.tel_setup, azimuth)
+            irfs = grid(cos_zen, azimuth, self.interpolation, self.log)
         for w in caught:
             if "IRF" in str(w.message) or "interpolation" in str(w.message):
                 self.log.warning("observation %d: %s", obs.obs_id, w.message)
