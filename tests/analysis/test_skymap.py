@@ -13,7 +13,7 @@ from ctapipe_sst1m.analysis.skymap import SkyMapAnalysis, significance_distribut
 def _run(index, **traits):
     store = DataStore.from_dir(index)
     analysis = SkyMapAnalysis(width=3 * u.deg, pixel_size=0.04 * u.deg, n_energy_bins=5, **traits)
-    result = analysis.start(TARGET, (0.3 * u.TeV, 100 * u.TeV))
+    analysis.start(TARGET, (0.3 * u.TeV, 100 * u.TeV))
     for obs_id in store.obs_table["OBS_ID"]:
         analysis.add(store.obs(obs_id))
     return analysis.finish()

@@ -25,7 +25,7 @@ FAST = {"true_bins_per_decade": 10, "n_flux_points": 6}
 def _run(index, point_like, **traits):
     store = DataStore.from_dir(index)
     analysis = SpectrumAnalysis(model="logparabola", reference_energy=1 * u.TeV, **FAST, **traits)
-    result = analysis.start(TARGET, ENERGY, point_like)
+    analysis.start(TARGET, ENERGY, point_like)
     irf = "point-like" if point_like else "full-enclosure"
     for obs_id in store.obs_table["OBS_ID"]:
         analysis.add(store.obs(obs_id, required_irf=irf))
