@@ -51,7 +51,7 @@ def spectrum_config(index_dir, target, obs_ids, spectrum, energy_range):
     d.geom.axes.energy_true = {"min": t_min * u.TeV, "max": t_max * u.TeV, "nbins": n_true}
     d.background.method = "reflected"
     d.background.parameters = {"max_region_number": spectrum.max_off_regions}
-    d.safe_mask.methods = ["aeff-max", "edisp-bias"]
+    d.safe_mask.methods = list(spectrum.safe_mask_methods)
     d.safe_mask.parameters = {
         "aeff_percent": spectrum.aeff_percent,
         "bias_percent": spectrum.bias_percent,

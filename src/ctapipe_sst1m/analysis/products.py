@@ -69,7 +69,7 @@ class HighLevelAnalysis(Component):
         minlen=2,
         maxlen=2,
         help="Reconstructed-energy range [TeV] of the sky map, the spectrum and its fit.",
-    ).tag(config=True, multiplicity="+")
+    ).tag(config=True)
     classes = [Theta2Analysis, SkyMapAnalysis, SpectrumAnalysis, LightCurveAnalysis]
 
     def __init__(self, **kwargs):

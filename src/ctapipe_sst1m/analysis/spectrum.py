@@ -10,8 +10,9 @@ Steps (spec ``irf_dl3_perf.md`` §8.3), one observation at a time:
    circles as fit outside the exclusion region, at most ``max_off_regions``; point-like:
    ``WobbleRegionsFinder`` with the regions that fit at the RAD_MAX);
 3. ``SafeMaskMaker`` (aeff-max 1 %, edisp-bias 30 %);
-4. the datasets are stacked; the background-only W-stat W₀ and the fit of a power law or a
-   log-parabola W₁ give TS = W₀ − W₁ with as many degrees of freedom as free spectral
+4. a joint W-stat likelihood of the per-observation datasets (equivalent to the stacked one,
+   and defined without OFF counts, where gammapy's stacking gives NaN OFF acceptances); the
+   background-only W₀ and the fit of a power law or a log-parabola W₁ give TS = W₀ − W₁ with as many degrees of freedom as free spectral
    parameters, p = χ²_sf(TS, dof), σ = Φ⁻¹(1 − p/2) (:func:`detection_significance`);
 5. flux points with ``FluxPointsEstimator`` in ``n_flux_points`` log bins of the energy range.
 """
@@ -165,6 +166,11 @@ class SpectrumAnalysis(Component):
         help="True-energy range of the response [TeV].",
     ).tag(config=True)
     true_bins_per_decade = Int(41, min=1, help="True-energy bins per decade.").tag(config=True)
+    safe_mask_methods = List(
+        Unicode(),
+        default_value=["aeff-max", "edisp-bias"],
+        help="Methods of gammapy's SafeMaskMaker (e.g. aeff-max, edisp-bias, aeff-default).",
+    ).tag(config=True)
     aeff_percent = Float(
         1.0, help="Safe mask aeff-max: energies where the area is below this percentage."
     ).tag(config=True)
@@ -217,7 +223,7 @@ class SpectrumAnalysis(Component):
             containment_correction=not point_like, selection=["counts", "exposure", "edisp"]
         )
         self.safe = SafeMaskMaker(
-            methods=["aeff-max", "edisp-bias"],
+            methods=list(self.safe_mask_methods),
             aeff_percent=self.aeff_percent,
             bias_percent=self.bias_percent,
         )
@@ -269,21 +275,26 @@ class SpectrumAnalysis(Component):
         from gammapy.modeling import Fit
         from gammapy.modeling.models import SkyModel
 
+        from gammapy.datasets import Datasets
+
         result = self.result
         if not result.datasets:
             return result
-        stacked = result.stacked
-        stacked.models = None
-        w0 = stacked.stat_sum()
+        # a joint likelihood of the per-observation datasets: the same as the stacked fit,
+        # and defined when OFF counts are zero (stacking then gives NaN OFF acceptances)
+        datasets = Datasets([d.copy(name=d.name) for d in result.datasets])
+        for dataset in datasets:
+            dataset.models = None
+        w0 = datasets.stat_sum()
         model = SkyModel(
             spectral_model=spectral_model(self.model, self.reference_energy), name="source"
         )
-        stacked.models = [model]
-        fit = Fit()
-        fit_result = fit.run(datasets=[stacked])
+        datasets.models = [model]
+        fit_result = Fit().run(datasets=datasets)
         dof = len([p for p in model.spectral_model.parameters if not p.frozen])
         ts = w0 - fit_result.total_stat
-        result.stacked_dataset = stacked
+        result.stacked_dataset = result.stacked
+        result.fit_datasets = datasets
         result.model = model
         result.fit = fit_result_dict(model, fit_result, ts, dof)
         e_min, e_max = self.energy_range
@@ -293,5 +304,5 @@ class SpectrumAnalysis(Component):
             source="source",
             selection_optional=list(self.flux_point_options),
         )
-        result.flux_points = estimator.run(datasets=[stacked])
+        result.flux_points = estimator.run(datasets=datasets)
         return result

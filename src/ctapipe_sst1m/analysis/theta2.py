@@ -257,6 +257,7 @@ class Theta2Analysis(Component):
         if self.alpha_method == "ring":
             ring = (self.ring_inner_radius, self.ring_outer_radius)
         self.result = Theta2Result(edges, self.n_off, ring)
+        self._warned = set()
         return self.result
 
     def event_theta_cut(self, observation):
@@ -283,6 +284,17 @@ class Theta2Analysis(Component):
         off = reflected_positions(self.target, pointing, self.n_off)
         ring = self.result.ring
         cut = self.event_theta_cut(observation)
+        gap = np.min(off.separation(self.target)) - 2 * np.max(u.Quantity(cut, u.deg))
+        if gap <= 0 * u.deg and observation.obs_id not in self._warned:
+            self._warned.add(observation.obs_id)
+            self.log.warning(
+                "obs %d: the nearest OFF region touches the ON region (wobble %.2f, θ cut"
+                " %.2f, n_off %d); source events leak into it: lower n_off or the θ cut",
+                observation.obs_id,
+                pointing.separation(self.target).deg,
+                np.max(u.Quantity(cut, u.deg)).value,
+                self.n_off,
+            )
         counts = theta2_counts(
             observation.events.radec, self.target, off, cut, self.result.edges, ring
         )

@@ -6,6 +6,8 @@ from `~ctapipe_sst1m.analysis.products.HighLevelAnalysis` (on gammapy 2.1), the 
 package's local catalogue, the good-run table from `ctapipe_sst1m.dl3.good_runs`.
 """
 
+import sys
+
 from ctapipe.core import Provenance, Tool, ToolConfigurationError
 from ctapipe.core.traits import Float, Int, List, Unicode, flag
 from ctapipe.core.traits import Path as PathTrait
@@ -15,7 +17,27 @@ from ..analysis.products import HighLevelAnalysis
 from ..core import SST1MTool
 from ..simulation.catalogue import resolve_target
 
-__all__ = ["HighLevelTool", "main"]
+__all__ = ["HighLevelTool", "main", "repeat_list_options"]
+
+#: options that take several words (``-i A B``, ``--energy-range 1 100``)
+LIST_OPTIONS = ("-i", "--input", "--obs-ids", "--energy-range")
+
+
+def repeat_list_options(argv, options=LIST_OPTIONS):
+    """``-i A B --x`` → ``-i A -i B --x``: traitlets takes one word per list option."""
+    out, current = [], None
+    for word in argv:
+        if word in options:
+            current = word
+            out.append(word)
+        elif current is not None and not word.startswith("-"):
+            if out[-1] != current:
+                out.append(current)
+            out.append(word)
+        else:
+            current = None
+            out.append(word)
+    return out
 
 
 class HighLevelTool(SST1MTool, Tool):
@@ -32,15 +54,13 @@ class HighLevelTool(SST1MTool, Tool):
         PathTrait(exists=True, directory_ok=True, file_ok=False),
         default_value=[],
         help="DL3 index directories (hdu-index.fits.gz and obs-index.fits.gz).",
-    ).tag(config=True, multiplicity="+")
+    ).tag(config=True)
     target = Unicode(None, allow_none=True, help="Target name in the local catalogue.").tag(
         config=True
     )
     ra = Float(None, allow_none=True, help="Target right ascension (ICRS, deg).").tag(config=True)
     dec = Float(None, allow_none=True, help="Target declination (ICRS, deg).").tag(config=True)
-    obs_ids = List(Int(), default_value=[], help="Use only these observations.").tag(
-        config=True, multiplicity="+"
-    )
+    obs_ids = List(Int(), default_value=[], help="Use only these observations.").tag(config=True)
     good_runs = PathTrait(
         None,
         allow_none=True,
@@ -81,6 +101,10 @@ class HighLevelTool(SST1MTool, Tool):
         ),
     }
     classes = [HighLevelAnalysis, ObservationSelection]
+
+    def initialize(self, argv=None):
+        argv = sys.argv[1:] if argv is None else list(argv)
+        super().initialize(repeat_list_options([str(a) for a in argv]))
 
     def setup(self):
         if not self.input_dirs or self.output_dir is None:
