@@ -13,7 +13,8 @@ Steps (spec ``irf_dl3_perf.md`` §8.3), one observation at a time:
 4. a joint W-stat likelihood of the per-observation datasets (equivalent to the stacked one,
    and defined without OFF counts, where gammapy's stacking gives NaN OFF acceptances); the
    background-only W₀ and the fit of a power law or a log-parabola W₁ give TS = W₀ − W₁ with
-   as many degrees of freedom as free spectral parameters, p = χ²_sf(TS, dof), σ = Φ⁻¹(1 − p/2) (:func:`detection_significance`);
+   as many degrees of freedom as free spectral parameters, p = χ²_sf(TS, dof),
+   σ = Φ⁻¹(1 − p/2) (:func:`detection_significance`);
 5. flux points with ``FluxPointsEstimator`` in ``n_flux_points`` log bins of the energy range.
 """
 
