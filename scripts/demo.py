@@ -298,6 +298,33 @@ def step_night(out):
     )
 
 
+def step_dl3(out):
+    """The toy night's stereo DL2 (demo models), DL3 with the demo's IRF bank, and its index."""
+    night = out / "night"
+    dl2, dl3 = night / "stereo.dl2.h5", night / "dl3"
+    dl3.mkdir(parents=True, exist_ok=True)
+    run(
+        ["sst1m-dl1-dl2", "-i", night / "stereo.dl1.h5", "-m", out / "models", "-o", dl2]
+        + ["--mode", "stereo", "--overwrite"],
+        out / "logs" / "night_dl1_dl2.log",
+    )
+    run(
+        ["sst1m-dl2-dl3", "-i", dl2, "--irfs", out / "irf" / "bank", "--output-dir", dl3]
+        + ["--target", "Crab", "--overwrite"],
+        out / "logs" / "night_dl2_dl3.log",
+    )
+    run(["sst1m-create-index", "-i", dl3, "-o", dl3], out / "logs" / "night_index.log")
+    from astropy.table import Table
+
+    obs = Table.read(dl3 / "obs-index.fits.gz")
+    print("DL3 observations of the toy night (gammapy: DataStore.from_dir):")
+    for row in obs:
+        print(
+            f"  OBS_ID {row['OBS_ID']}  zenith {row['ZEN_PNT']:5.1f} deg  livetime"
+            f" {row['LIVETIME']:6.1f} s  DEADC {row['DEADC']:.5f}  events {row['EVENT_COUNT']}"
+        )
+
+
 STEPS = [
     ("instrument summary", step_instrument),
     ("real DigiCam data: R0 -> DL1", step_real_data),
@@ -307,6 +334,7 @@ STEPS = [
     ("real DigiCam data: DL1 -> DL2 (mono)", step_real_dl2),
     ("cuts, IRFs and performance", step_irfs),
     ("toy observation night: DL1 of both telescopes -> stereo", step_night),
+    ("toy observation night: stereo DL2 -> DL3 and index", step_dl3),
 ]
 
 

@@ -23,8 +23,8 @@ from ctapipe_sst1m.irf.bank import irf_file_name, node_name
 
 ENERGY = np.geomspace(0.1, 100, 13) * u.TeV
 OFFSET = np.linspace(0, 4, 5) * u.deg
-MIGRA = np.linspace(0.2, 3, 57)
-RAD = np.linspace(0, 1, 101) * u.deg
+MIGRA = np.linspace(0.2, 3, 41)
+RAD = np.linspace(0, 1, 51) * u.deg
 
 
 def _gauss_pdf(centres, mean, sigma):

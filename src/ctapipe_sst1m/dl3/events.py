@@ -26,6 +26,9 @@ from ..io.datamodel import (
     DL1_SUBARRAY_TRIGGER_TABLE,
     DL1_TEL_TRIGGER_TABLE,
     DL2_MODELS_TABLE,
+    DL2_SUBARRAY_GROUP,
+    DL2_SUBARRAY_SKY_GROUP,
+    DL2_TEL_GROUP,
     OBSERVATION_BLOCK_TABLE,
     SIMULATION_RUN_TABLE,
 )
@@ -62,6 +65,64 @@ class SST1MDataDL2Reader(SST1MDL2EventReader):
                 f" tel {tel_ids}); make the DL1 with sst1m-r0-dl1 or sst1m-simulate-night"
             )
 
+    def __iter__(self):
+        """Stereo DL2 with ctapipe's aligned subarray tables and no extra quality criteria:
+        only the needed columns are read, as plain arrays; otherwise the MC reader's path."""
+        if self.tel_id is None and not self.quality_criteria:
+            with tables.open_file(self.path) as h5:
+                if self._aligned_tables(h5) is not None:
+                    yield from self._column_chunks(h5)
+                    return
+        yield from super().__iter__()
+
+    def _column_chunks(self, h5):
+        trigger = h5.get_node(DL1_SUBARRAY_TRIGGER_TABLE)
+        e, g, c = (self.prefixes[k] for k in ("energy", "geometry", "classifier"))
+        nodes = {
+            e: h5.get_node(f"{DL2_SUBARRAY_GROUP}/energy/{e}"),
+            g: h5.get_node(f"{DL2_SUBARRAY_GROUP}/geometry/{g}"),
+            c: h5.get_node(f"{DL2_SUBARRAY_GROUP}/particle_type/{c}"),
+        }
+        sky_path = f"{DL2_SUBARRAY_SKY_GROUP}/{g}"
+        sky = h5.get_node(sky_path) if sky_path in h5 else None
+        if sky is not None and sky.nrows != trigger.nrows:
+            sky = None
+        ptime = to_dl3_seconds(self.pointing.table["time"])
+        palt = u.Quantity(self.pointing.table["altitude"]).to_value(u.deg)
+        paz = np.rad2deg(np.unwrap(u.Quantity(self.pointing.table["azimuth"]).to_value(u.rad)))
+        for start in range(0, trigger.nrows, self.chunk_size):
+            stop = min(start + self.chunk_size, trigger.nrows)
+            trig = trigger.read(start, stop)  # one read per table and chunk (rows decoded once)
+            rows = {p: n.read(start, stop) for p, n in nodes.items()}
+            sky_rows = sky.read(start, stop) if sky is not None else None
+            obs, ids = trig["obs_id"], trig["event_id"]
+            for name, part in [*rows.items(), ("sky", sky_rows)]:
+                if part is None:
+                    continue
+                if not (
+                    np.array_equal(part["obs_id"], obs) and np.array_equal(part["event_id"], ids)
+                ):
+                    raise SST1MInputError(f"{self.path}: DL2 table {name} is not aligned")
+            keep = np.ones(len(obs), dtype=bool)
+            used = []
+            for prefix, part in rows.items():
+                keep &= part[f"{prefix}_is_valid"]
+                used.append(np.count_nonzero(part[f"{prefix}_telescopes"], axis=1))
+            time = high_res_to_dl3_seconds(trig["time"])
+            out = QTable()
+            out["obs_id"], out["event_id"], out["time"] = obs[keep], ids[keep], time[keep]
+            out["reco_energy"] = _column(nodes[e], rows[e], f"{e}_energy", u.TeV)[keep]
+            out["reco_alt"] = _column(nodes[g], rows[g], f"{g}_alt", u.deg)[keep]
+            out["reco_az"] = _column(nodes[g], rows[g], f"{g}_az", u.deg)[keep]
+            out["gh_score"] = rows[c][f"{c}_prediction"][keep].astype(float)
+            out["pointing_alt"] = np.interp(out["time"], ptime, palt)
+            out["pointing_az"] = np.interp(out["time"], ptime, paz) % 360.0
+            out["multiplicity"] = np.min(used, axis=0).astype(np.int16)[keep]
+            if sky is not None:
+                out["ra"] = _column(sky, sky_rows, f"{g}_ra", u.deg)[keep]
+                out["dec"] = _column(sky, sky_rows, f"{g}_dec", u.deg)[keep]
+            yield len(obs), out
+
     def _aligned_tables(self, h5):
         paths = super()._aligned_tables(h5)
         return None if paths is None else [*paths, DL1_SUBARRAY_TRIGGER_TABLE]
@@ -90,6 +151,19 @@ class SST1MDataDL2Reader(SST1MDL2EventReader):
             out["pointing_alt"] = out["pointing_az"] = np.zeros(0)
         out["multiplicity"] = self._multiplicity(events)
         return out
+
+
+def _column(node, rows, name, unit):
+    """Column ``name`` of rows read from a ctapipe table, converted to ``unit``."""
+    values = rows[name].astype(np.float64)
+    attrs = node.attrs
+    for key in attrs._v_attrnames:
+        if key.startswith("CTAFIELD_") and key.endswith("_NAME") and attrs[key] == name:
+            stored = attrs._v_attrnames
+            unit_key = key.replace("_NAME", "_UNIT")
+            if unit_key in stored:
+                return u.Quantity(values, str(attrs[unit_key])).to_value(unit)
+    return values
 
 
 @dataclass
@@ -121,17 +195,22 @@ class RunData:
 
 
 def file_tel_setup(path):
-    """Telescope setup of a DL2 file: ``stereo`` or the one telescope of a mono file, or None."""
+    """Telescope setup of a DL2 file: ``stereo``, the one telescope of a mono file, or None.
+
+    Mono: the telescopes with DL2 energy tables (``/dl2/event/telescope/energy/<prefix>/``).
+    """
     with tables.open_file(path) as h5:
         mode = None
         if DL2_MODELS_TABLE in h5:
             mode = read_table(h5, DL2_MODELS_TABLE).meta.get("mode")
-        trig = (
-            h5.get_node(DL1_TEL_TRIGGER_TABLE).col("tel_id") if DL1_TEL_TRIGGER_TABLE in h5 else []
-        )
+        group = f"{DL2_TEL_GROUP}/energy"
+        names = set()
+        if group in h5:
+            for table in h5.walk_nodes(group, "Table"):
+                names.add(table._v_name)
     if mode == "stereo":
         return "stereo"
-    tel_ids = sorted({int(t) for t in np.unique(trig)})
+    tel_ids = sorted(int(n.split("_")[1]) for n in names if n.startswith("tel_"))
     if len(tel_ids) == 1:
         return f"tel_{tel_ids[0]:03d}"
     return None
@@ -178,7 +257,11 @@ def read_runs(path, tel_setup, parent=None):
     for n, chunk in reader:
         parts.append(chunk)
         n_read += n
+    if not parts or n_read == 0:
+        return []  # no event in the file: nothing observed
     events = vstack(parts) if len(parts) > 1 else parts[0]
+    events = events[np.argsort(np.asarray(events["obs_id"]), kind="stable")]
+    run_ids = np.asarray(events["obs_id"])
     with tables.open_file(path) as h5:
         triggers = _trigger_times(h5, reader.tel_id)
         node, hashes = _model_node(h5, path)
@@ -215,12 +298,13 @@ def read_runs(path, tel_setup, parent=None):
                 start=start,
                 stop=stop,
                 trigger_times=times,
-                events=events[events["obs_id"] == obs_id],
+                events=events[
+                    np.searchsorted(run_ids, obs_id) : np.searchsorted(run_ids, obs_id, "right")
+                ],
                 model_node=node,
                 model_hashes=hashes,
                 location=location,
                 pointing={"time": ptime[in_run], "alt": palt[in_run], "az": paz[in_run]},
-                n_read=int(np.count_nonzero(events["obs_id"] == obs_id)) if n_read else 0,
             )
         )
     return runs

@@ -24,7 +24,7 @@ from .writer import GADF, RUNS_HDU
 __all__ = ["DL3_PATTERNS", "dl3_files", "runs_of", "write_index"]
 
 log = logging.getLogger(__name__)
-DL3_PATTERNS = ("dl3_*.fits.gz", "dl3_*.fits")
+DL3_PATTERNS = ("dl3_*.fits", "dl3_*.fits.gz")
 _OBS_COLUMNS = [
     ("OBS_ID", np.int64), ("DATE-OBS", str), ("TIME-OBS", str), ("DATE-END", str),
     ("TIME-END", str), ("RA_PNT", float), ("DEC_PNT", float), ("ZEN_PNT", float),
@@ -118,7 +118,7 @@ def write_index(dl3_paths_or_dirs, index_dir, good_runs=None, overwrite=True):
                     continue
             hdu_rows.extend(_hdu_rows(path, hdul, index_dir, obs_id))
             row = {k: header.get(k, "" if t is str else -1) for k, t in _OBS_COLUMNS}
-            row["EVENT_COUNT"] = len(hdul["EVENTS"].data)
+            row["EVENT_COUNT"] = int(header["NAXIS2"])  # no need to read the events
             obs_rows.append(row)
     hdu_dtype = [np.int64, str, str, str, str, str, np.int64]
     hdu_table = Table(rows=hdu_rows or None, names=_HDU_COLUMNS, dtype=hdu_dtype)

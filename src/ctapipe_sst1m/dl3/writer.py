@@ -8,6 +8,8 @@ the run), ``TIME``, ``RA``/``DEC`` (ICRS), ``ENERGY``, ``GAMMANESS``, ``MULTIP``
 altitude, DETX = offset towards *lower* azimuth (the GADF longitude is reversed).
 """
 
+import gzip
+
 import astropy.units as u
 import numpy as np
 from astropy.io import fits
@@ -18,7 +20,14 @@ from ..reco.sky import horizontal_to_icrs
 from ..version import __version__
 from .timesys import TIME_HEADER, from_dl3_seconds, utc_strings
 
-__all__ = ["GADF", "fov_altaz", "observation_hdulist", "RUNS_HDU", "EVENT_ID_STRIDE"]
+__all__ = [
+    "EVENT_ID_STRIDE",
+    "GADF",
+    "RUNS_HDU",
+    "fov_altaz",
+    "observation_hdulist",
+    "write_hdulist",
+]
 
 GADF = {
     "HDUCLASS": "GADF",
@@ -62,9 +71,11 @@ def _site_cards(location):
 
 def _event_columns(obs, events, location):
     time = np.asarray(events["time"], dtype=np.float64)
-    ra, dec = horizontal_to_icrs(
-        events["reco_alt"] * u.deg, events["reco_az"] * u.deg, from_dl3_seconds(time), location
-    )
+    if "ra" in events.colnames:  # RA/Dec of sst1m-dl1-dl2 (the same transformation)
+        ra, dec = events["ra"] * u.deg, events["dec"] * u.deg
+    else:
+        alt, az = events["reco_alt"] * u.deg, events["reco_az"] * u.deg
+        ra, dec = horizontal_to_icrs(alt, az, from_dl3_seconds(time), location)
     detx, dety = fov_altaz(
         events["reco_alt"], events["reco_az"], events["pointing_alt"], events["pointing_az"]
     )
@@ -154,8 +165,6 @@ def observation_hdulist(obs, events, info, irfs, embed=True):
         cards["IRF_FILE"] = (info["irf_file"], "IRF file (linked), relative to this file")
     table = _event_columns(obs, events, location)
     hdus = [fits.PrimaryHDU()]
-    hdu_events = fits.BinTableHDU(table, header=_header(cards), name="EVENTS")
-    hdus.append(hdu_events)
     common = {**GADF, **TIME_HEADER, **site}
     gti_table = Table({"START": gti[:, 0] * u.s, "STOP": gti[:, 1] * u.s})
     hdus.append(
@@ -195,4 +204,16 @@ def observation_hdulist(obs, events, info, irfs, embed=True):
         for hdu in irfs.hdus:
             hdu.header["OBS_ID"] = int(obs.obs_id)
             hdus.append(hdu)
+    # EVENTS last: the index reads every other HDU and this header without reading the events
+    hdus.append(fits.BinTableHDU(table, header=_header(cards), name="EVENTS"))
     return fits.HDUList(hdus)
+
+
+def write_hdulist(hdul, path, compresslevel=1):
+    """Write ``hdul`` to ``path``, gzip-compressed (fast level: event columns compress little)
+    when the name ends with ``.gz``."""
+    if str(path).endswith(".gz"):
+        with gzip.open(path, "wb", compresslevel=compresslevel) as stream:
+            hdul.writeto(stream)
+    else:
+        hdul.writeto(path, overwrite=True)

@@ -73,7 +73,7 @@ def open_dl1_file(path):
     try:
         if not tables.is_hdf5_file(str(path)):
             raise SST1MInputError(f"{path}: not an HDF5 file; {fix}")
-        return tables.open_file(path, mode="r", CHUNK_CACHE_SIZE=CHUNK_CACHE_SIZE)
+        return tables.open_file(path, mode="r", chunk_cache_size=CHUNK_CACHE_SIZE)
     except (tables.HDF5ExtError, OSError):
         raise SST1MInputError(f"{path}: damaged or truncated HDF5 file; {fix}") from None
 

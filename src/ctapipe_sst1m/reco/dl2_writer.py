@@ -93,7 +93,7 @@ class DL2Writer:
         self.is_simulation = SIMULATION_RUN_TABLE in input_file
         with ChunkCopyHDF5Merger(output.path, parent=parent) as merger:
             merger(input_file)
-        self.h5file = tables.open_file(output.path, mode="r+", CHUNK_CACHE_SIZE=CHUNK_CACHE_SIZE)
+        self.h5file = tables.open_file(output.path, mode="r+", chunk_cache_size=CHUNK_CACHE_SIZE)
         self.reader = DL1ChunkReader(
             input_file, subarray, chunk_size, columns=columns_used(reconstructors)
         )

@@ -4,11 +4,14 @@ Paths in the index are relative to the index directory; a good-run table (``sst1
 quality``) leaves out the observations with a run flagged bad for their telescope setup.
 """
 
+import sys
+
 from ctapipe.core import Tool, ToolConfigurationError
 from ctapipe.core.traits import List, Unicode
 from ctapipe.core.traits import Path as PathTrait
 
 from ..core import SST1MTool
+from ..core.arguments import spread_list_option
 from ..dl3.index import write_index
 
 __all__ = ["CreateIndexTool", "main"]
@@ -36,6 +39,11 @@ class CreateIndexTool(SST1MTool, Tool):
         ("o", "output"): "CreateIndexTool.index_dir",
         "good-runs": "CreateIndexTool.good_runs",
     }
+
+    def initialize(self, argv=None):
+        """``-i`` takes several values (files, directories, expanded globs)."""
+        argv = list(sys.argv[1:] if argv is None else argv)
+        super().initialize(spread_list_option(argv, ("-i", "--input")))
 
     def setup(self):
         if not self.input_paths or self.index_dir is None:

@@ -4,16 +4,20 @@ Wiring and the loop only: runs from `ctapipe_sst1m.dl3.events.read_runs`, groupi
 `ObservationGrouper`, IRFs, cuts, livetime and HDUs from `DL3Maker`, index from `write_index`.
 """
 
+import sys
+
 from ctapipe.core import Provenance, Tool, ToolConfigurationError
 from ctapipe.core.traits import Bool, CaselessStrEnum, Float, List, Unicode, flag
 from ctapipe.core.traits import Path as PathTrait
 
 from ..core import SST1MTool
+from ..core.arguments import spread_list_option
 from ..core.paths import expand_input_paths
 from ..dl3.events import SST1MDataDL2Reader, file_tel_setup, read_runs
 from ..dl3.index import write_index
 from ..dl3.maker import DL3Maker
 from ..dl3.observations import ObservationGrouper
+from ..dl3.writer import write_hdulist
 from ..irf.bank import config_hash
 from ..simulation.catalogue import resolve_target
 
@@ -73,6 +77,11 @@ class DL2ToDL3Tool(SST1MTool, Tool):
     )
     classes = [ObservationGrouper, DL3Maker, SST1MDataDL2Reader]
 
+    def initialize(self, argv=None):
+        """``-i`` takes several values (files, directories, expanded globs)."""
+        argv = list(sys.argv[1:] if argv is None else argv)
+        super().initialize(spread_list_option(argv, ("-i", "--input")))
+
     def setup(self):
         if not self.input_paths or self.irf_bank is None or self.output_dir is None:
             raise ToolConfigurationError("give -i DL2... --irfs BANK --output-dir DL3_DIR")
@@ -88,7 +97,7 @@ class DL2ToDL3Tool(SST1MTool, Tool):
         unknown = [str(p) for p, s in setups.items() if s is None]
         if unknown:
             raise ToolConfigurationError(
-                f"{unknown[0]}: mono DL2 of two telescopes; give --tel-setup"
+                f"{unknown[0]}: mono DL2 of several (or no) telescopes; give --tel-setup"
             )
         if len(set(setups.values())) > 1:
             raise ToolConfigurationError(
@@ -109,10 +118,10 @@ class DL2ToDL3Tool(SST1MTool, Tool):
         cfg = config_hash(self.get_current_config())
         self.written = []
         for obs in self.observations:
-            out = self.output_dir / f"dl3_SST1M_{obs.tel_setup}_{obs.obs_id}.fits.gz"
-            pending = self.prepare_output(out, suffix=".fits.gz")
+            out = self.output_dir / f"dl3_SST1M_{obs.tel_setup}_{obs.obs_id}.fits"
+            pending = self.prepare_output(out, suffix=".fits")
             hdul, n = self.maker.make(obs, self.target_info, cfg, pending.target)
-            hdul.writeto(pending.path, overwrite=True)
+            write_hdulist(hdul, pending.path)
             pending.commit()
             Provenance().add_output_file(str(out), role="DL3")
             self.written.append(out)
