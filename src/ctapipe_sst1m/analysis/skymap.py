@@ -153,6 +153,11 @@ class SkyMapAnalysis(Component):
         physical_type=u.physical.angle,
         help="Pixels further than this from the pointing are masked (safe mask offset-max).",
     ).tag(config=True)
+    safe_mask_methods = List(
+        Unicode(),
+        default_value=["offset-max", "aeff-max", "edisp-bias"],
+        help="Methods of gammapy's SafeMaskMaker (offset-max, aeff-max, edisp-bias, ...).",
+    ).tag(config=True)
     aeff_percent = Float(
         1.0, help="Safe mask aeff-max: energies where the area is below this percentage."
     ).tag(config=True)
@@ -198,7 +203,7 @@ class SkyMapAnalysis(Component):
         self.empty = MapDataset.create(self.geom, energy_axis_true=e_true, name="empty")
         self.maker = MapDatasetMaker(selection=["counts", "exposure", "background", "edisp"])
         self.safe = SafeMaskMaker(
-            methods=["offset-max", "aeff-max", "edisp-bias"],
+            methods=list(self.safe_mask_methods),
             offset_max=self.offset_max,
             aeff_percent=self.aeff_percent,
             bias_percent=self.bias_percent,
