@@ -201,7 +201,11 @@ class SkyMapAnalysis(Component):
         mask = exclusion_mask(self.geom, self.exclusion_regions(target))
         e_true = self.geom.axes["energy"].copy(name="energy_true")
         self.empty = MapDataset.create(self.geom, energy_axis_true=e_true, name="empty")
-        self.maker = MapDatasetMaker(selection=["counts", "exposure", "background", "edisp"])
+        # the energy dispersion is only needed by the edisp-bias safe mask
+        selection = ["counts", "exposure", "background"]
+        if "edisp-bias" in self.safe_mask_methods:
+            selection.append("edisp")
+        self.maker = MapDatasetMaker(selection=selection)
         self.safe = SafeMaskMaker(
             methods=list(self.safe_mask_methods),
             offset_max=self.offset_max,
