@@ -198,11 +198,8 @@ def test_spectrum_recovers_injected(closure):
     )
     assert fit["detection"]["significance"] > 5
     # flux points against the injected curve
-    from gammapy.estimators import FluxPoints
-
-    points = FluxPoints.read(closure["tmp"] / "hl_stereo" / "flux_points.fits", sed_type="dnde")
-    table = points.to_table(sed_type="dnde")
-    ok = np.isfinite(table["dnde_err"]) & (table["sqrt_ts"] > 2)
+    table = Table.read(closure["tmp"] / "hl_stereo" / "flux_points.fits")
+    ok = np.isfinite(table["dnde_err"]) & (table["sqrt_ts"] > 2) & ~table["is_ul"]
     assert ok.sum() >= 3
     pull = ((table["dnde"][ok] - injected(table["e_ref"][ok])) / table["dnde_err"][ok]).to_value("")
     assert np.sum(pull**2) < ok.sum() + 3 * np.sqrt(2 * ok.sum())
@@ -211,7 +208,8 @@ def test_spectrum_recovers_injected(closure):
 def test_lightcurve_constant(closure):
     injected = _injected(closure["truth"])
     truth_flux = injected.integral(1 * u.TeV, 20 * u.TeV).to_value("cm-2 s-1")
-    runs = [r for r in closure["stereo"]["lightcurve"]["runs"] if not r["is_ul"]]
+    runs = closure["stereo"]["lightcurve"]["runs"]
+    runs = [r for r in runs if not r["is_ul"] and r["flux"] is not None and r["flux_err"]]
     assert len(runs) >= 4
     pull = np.array([(r["flux"] - truth_flux) / r["flux_err"] for r in runs])
     assert np.sum(pull**2) < len(runs) + 3 * np.sqrt(2 * len(runs))

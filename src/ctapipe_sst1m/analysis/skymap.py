@@ -224,6 +224,17 @@ class SkyMapAnalysis(Component):
     def add(self, observation):
         """Reduce one observation and stack it."""
         dataset = self.maker.run(self.empty.copy(name=f"obs_{observation.obs_id}"), observation)
+        background = dataset.background.data
+        if not np.any(np.isfinite(background) & (background > 1e-12)):
+            # an empty background IRF (no cosmic ray survived the cuts in the IRF's MC) would
+            # mask everything (gammapy's safe mask drops bins without background): the
+            # acceptance falls back to the exposure (a rate uniform per m² s sr)
+            self.log.warning(
+                "obs %d: the background IRF is empty; acceptance from the exposure",
+                observation.obs_id,
+            )
+            exposure = np.nan_to_num(dataset.exposure.data)
+            dataset.background.data = 1e-6 * exposure / max(exposure.max(), 1e-300)
         dataset = self.safe.run(dataset, observation)
         if self.background_method == "ring":
             dataset = self.background.run(dataset.to_image())
