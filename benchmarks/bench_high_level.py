@@ -9,6 +9,11 @@ resident memory. Memory flatness: the same command on 4 and on 16 observations o
 
 Target (issue #18): ≤ 1 minute on one core for the hour-long night; memory flat in the number
 of observations.
+
+Measured (2026-12-02, development machine shared by ~20 processes on 2 cores, run at nice 19):
+hour-long night 157.7 s CPU (577 s wall), peak 865 MiB — the target is NOT met with the
+reference binning (41 true-energy bins per decade, 45 per-run light-curve reductions, 5°/0.02°
+sky map with energy dispersion); the 4/16-observation memory comparison was not run yet.
 """
 
 import os
