@@ -325,6 +325,29 @@ def step_dl3(out):
         )
 
 
+def step_high_level(out):
+    """θ², sky map, spectrum and light curve of the toy night from its DL3 index."""
+    index, hl = out / "night" / "dl3", out / "high_level"
+    hl.mkdir(parents=True, exist_ok=True)
+    run(
+        ["sst1m-high-level", "-i", index, "--target", "Crab", "--output-dir", hl]
+        + ["--model", "logparabola", "--n-off", "3", "--overwrite"],
+        out / "logs" / "high_level.log",
+    )
+    summary = json.loads((hl / "summary.json").read_text())
+    t = summary.get("theta2", {})
+    print(
+        f"theta2: N_on {t.get('n_on')}  N_off {t.get('n_off')}  alpha {t.get('alpha', 0):.3f}"
+        f"  excess {t.get('excess', 0):.1f}  Li&Ma {t.get('significance', 0):.1f} sigma"
+        f"  ({t.get('livetime_h', 0) * 60:.1f} min)"
+    )
+    fit = summary.get("spectrum", {})
+    if fit.get("detection"):
+        det = fit["detection"]
+        print(f"spectrum: TS {det['ts']:.1f} ({det['significance']:.1f} sigma)")
+    print(f"products in {hl}/ (PNGs, FITS, summary.json)")
+
+
 STEPS = [
     ("instrument summary", step_instrument),
     ("real DigiCam data: R0 -> DL1", step_real_data),
@@ -335,6 +358,7 @@ STEPS = [
     ("cuts, IRFs and performance", step_irfs),
     ("toy observation night: DL1 of both telescopes -> stereo", step_night),
     ("toy observation night: stereo DL2 -> DL3 and index", step_dl3),
+    ("toy observation night: high-level analysis", step_high_level),
 ]
 
 

@@ -1,0 +1,59 @@
+"""Sky maps on synthetic DL3: the source stands out at its position, the significances of an
+empty field are N(0, 1), excluded pixels are NaN and never enter the fit."""
+
+import astropy.units as u
+import numpy as np
+import pytest
+from gammapy.data import DataStore
+from synthetic_dl3 import PSF_SIGMA, TARGET
+
+from ctapipe_sst1m.analysis.skymap import SkyMapAnalysis, significance_distribution
+
+
+def _run(index, **traits):
+    store = DataStore.from_dir(index)
+    analysis = SkyMapAnalysis(width=3 * u.deg, pixel_size=0.04 * u.deg, n_energy_bins=5, **traits)
+    analysis.start(TARGET, (0.3 * u.TeV, 100 * u.TeV))
+    for obs_id in store.obs_table["OBS_ID"]:
+        analysis.add(store.obs(obs_id))
+    return analysis.finish()
+
+
+def test_significance_distribution_function():
+    rng = np.random.default_rng(1)
+    values = rng.normal(0.3, 1.2, 20000)
+    mask = np.ones(values.size, bool)
+    mask[:1000] = False
+    values[:1000] = np.nan  # excluded / undefined pixels are NaN and ignored
+    fit = significance_distribution(values, mask, n_correlated=4)
+    assert fit["n_pixels"] == 19000
+    assert fit["mean"] == pytest.approx(0.3, abs=3 * fit["mean_error"])
+    assert fit["sigma"] == pytest.approx(1.2, abs=3 * fit["sigma_error"])
+    assert fit["n_independent"] == pytest.approx(19000 / 4)
+
+
+@pytest.mark.parametrize("method", ["ring", "fov"])
+def test_source_detected_at_its_position(synthetic_index, method):
+    result = _run(synthetic_index, background_method=method)
+    sig = result.significance_map()
+    data = np.nan_to_num(sig.data[0], nan=-np.inf)
+    iy, ix = np.unravel_index(np.argmax(data), data.shape)
+    peak = sig.geom.pix_to_coord((ix, iy, 0))
+    position = type(TARGET)(peak[0], peak[1], unit="deg", frame="icrs")
+    assert position.separation(TARGET) < 1.5 * PSF_SIGMA  # the 68 % radius of a 2-D Gaussian
+    assert np.nanmax(sig.data) > 8
+    excess = result.maps["npred_excess"]
+    assert np.nanmax(excess.data) > 20
+
+
+def test_empty_field_is_normal(synthetic_empty_field):
+    result = _run(synthetic_empty_field, background_method="ring")
+    fit = result.off_distribution()
+    assert fit["n_pixels"] > 3000
+    assert fit["mean"] == pytest.approx(0, abs=max(3 * fit["mean_error"], 0.05))
+    assert fit["sigma"] == pytest.approx(1, abs=max(3 * fit["sigma_error"], 0.1))
+    masked = result.masked_significance()
+    inside = ~result.exclusion.data
+    assert inside.sum() > 50
+    assert np.all(np.isnan(masked[inside]))  # excluded pixels NaN, not zeros (quirk 42)
+    assert np.isfinite(masked[~inside]).sum() == fit["n_pixels"]
