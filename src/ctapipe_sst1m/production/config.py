@@ -196,7 +196,7 @@ class Node:
 
     @property
     def name(self):
-        """Directory name of the node in the model bank, e.g. ``ze20_az0`` or ``ze20_az0_nsb0.1``."""
+        """Model-bank directory name of the node, e.g. ``ze20_az0`` or ``ze20_az0_nsb0.1``."""
         base = f"ze{self.zenith_deg:g}_az{self.azimuth_deg:g}"
         return base if self.nsb is None else f"{base}_nsb{self.nsb:g}"
 
@@ -461,7 +461,10 @@ def production_from_config(config, source="production configuration", base_dir=N
     mc_source = str(definition.mc_source).lower()
     if mc_source not in MC_SOURCES:
         _fail(
-            source, "ProductionDefinition.mc_source", f"{mc_source!r}", _suggest(mc_source, MC_SOURCES)
+            source,
+            "ProductionDefinition.mc_source",
+            f"{mc_source!r}",
+            _suggest(mc_source, MC_SOURCES),
         )
     if not definition.nodes:
         _fail(source, "ProductionDefinition.nodes", "no node", "give at least one {zenith: ...}")

@@ -191,7 +191,9 @@ class _Planner:
         for role, files in node.files.items():
             if role in TRAIN_ROLES:
                 seed = derived_seed(self.p.seed, node.name, role, "split")
-                parts = dict(zip(_PARTS, split_files(files, self.p.train_fraction, seed)))
+                parts = dict(
+                    zip(_PARTS, split_files(files, self.p.train_fraction, seed), strict=True)
+                )
             else:
                 parts = {"test": tuple(files)}
             for part, part_files in parts.items():
