@@ -7,6 +7,7 @@ from importlib.resources import files
 from pathlib import Path
 
 import pytest
+from shared_products import build_once
 from traitlets.config import Config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -106,31 +107,33 @@ def _simulate(tmp, particle, n, seed, *extra):
     return dl1
 
 
-@pytest.fixture(scope="session")
-def toy(tmp_path_factory):
-    """Toy MC (MC telescopes 1/2) and small mono+stereo models trained once per session.
+TOY_FILES = {
+    "gamma": ("gamma-diffuse", 40000, 1),
+    "proton": ("proton", 100000, 1),
+    "gamma_test": ("gamma-diffuse", 30000, 2),
+    # no stereo geometry written: a mono-only DL1
+    "mono_only": ("gamma-diffuse", 3000, 3, "--DataWriter.write_dl2=False"),
+}
 
-    The models are trained on ``sst1m-simulate`` output as it is (no ctapipe-process pass).
-    """
-    tmp = tmp_path_factory.mktemp("toy_dl2")
-    files = {
-        "gamma": _simulate(tmp, "gamma-diffuse", 40000, 1),
-        "proton": _simulate(tmp, "proton", 100000, 1),
-        "gamma_test": _simulate(tmp, "gamma-diffuse", 30000, 2),
-        # no stereo geometry written: a mono-only DL1
-        "mono_only": _simulate(tmp, "gamma-diffuse", 3000, 3, "--DataWriter.write_dl2=False"),
-    }
+
+def _toy_path(tmp, name):
+    particle, _, seed, *_ = TOY_FILES[name]
+    return tmp / f"{particle}_{seed}.dl1.h5"
+
+
+def _build_toy(tmp):
+    for particle, n, seed, *extra in TOY_FILES.values():
+        _simulate(tmp, particle, n, seed, *extra)
     (tmp / "small.yaml").write_text(SMALL)
-    models = tmp / "models"
     subprocess.run(
         [
             str(BIN / "sst1m-train-models"),
             "--gamma",
-            str(files["gamma"]),
+            str(_toy_path(tmp, "gamma")),
             "--proton",
-            str(files["proton"]),
+            str(_toy_path(tmp, "proton")),
             "-o",
-            str(models),
+            str(tmp / "models"),
             "-c",
             str(tmp / "small.yaml"),
             "--provenance-log",
@@ -138,4 +141,27 @@ def toy(tmp_path_factory):
         ],
         check=True,
     )
-    return tmp, files, models
+
+
+@pytest.fixture(scope="session")
+def toy(tmp_path_factory):
+    """Toy MC (MC telescopes 1/2) and small mono+stereo models trained once per test run.
+
+    The models are trained on ``sst1m-simulate`` output as it is (no ctapipe-process pass).
+    Built once for all xdist workers (`shared_products.build_once`): treat it as read-only.
+    """
+    tmp = build_once(tmp_path_factory, "toy_dl2", _build_toy)
+    return tmp, {name: _toy_path(tmp, name) for name in TOY_FILES}, tmp / "models"
+
+
+@pytest.fixture(scope="session")
+def chain(tmp_path_factory):
+    """The shared end-to-end products of ``tests/helpers/chain.py`` (read-only).
+
+    Toy MC at three zenith nodes (telescopes 21/22), models, an IRF bank, and a toy Crab night
+    through stereo matching to mono and stereo DL2 — all made by the real commands, once per
+    test run for all xdist workers.
+    """
+    from chain import Chain, build_chain
+
+    return Chain(build_once(tmp_path_factory, "chain", build_chain))

@@ -73,13 +73,19 @@ def _node_copy(src, dst, altitude_deg):
 def test_bank_lists_nodes_from_files(toy, tmp_path, capsys):
     bank = tmp_path / "bank"
     second = _node_copy(toy.dl2["gamma_diffuse", "stereo"], tmp_path / "g40.h5", 50.0)
-    for gamma in (toy.dl2["gamma_diffuse", "stereo"], second):
+    # two full-enclosure nodes and one point-like file: only like files are compared
+    for gamma, extra in (
+        (toy.dl2["gamma_diffuse", "stereo"], []),
+        (second, []),
+        (second, ["--point-like"]),
+    ):
         argv = [
             f"--gamma={gamma}",
             f"--proton={toy.dl2['proton', 'stereo']}",
             "--global-gammaness=0.5",
             f"--output-dir={bank}",
             _prov(tmp_path),
+            *extra,
         ]
         assert run_tool(MakeIrfsTool(), argv=argv, cwd=tmp_path) == 0
     capsys.readouterr()
@@ -91,11 +97,14 @@ def test_bank_lists_nodes_from_files(toy, tmp_path, capsys):
         == 0
     )
     out = capsys.readouterr().out
-    assert "stereo: 2 node(s), 2 file(s), axes identical" in out
+    assert "stereo FULL-ENCLOSURE 0.5 all: 2 node(s), 2 file(s), axes identical" in out
+    assert "stereo POINT-LIKE 0.5 all: 1 node(s), 1 file(s), axes identical" in out
+    assert "DIFFER" not in out
     table = Table.read(listing)
-    assert sorted(table["node"]) == ["zen20.0_az000.0_nsbnone", "zen40.0_az000.0_nsbnone"]
-    np.testing.assert_allclose(sorted(table["zenith"]), [20.0, 40.0])
-    assert set(table["type"]) == {"FULL-ENCLOSURE"}
+    nodes = ["zen20.0_az000.0_nsbnone", "zen40.0_az000.0_nsbnone", "zen40.0_az000.0_nsbnone"]
+    assert sorted(table["node"]) == nodes
+    np.testing.assert_allclose(sorted(table["zenith"]), [20.0, 40.0, 40.0])
+    assert sorted(table["type"]) == ["FULL-ENCLOSURE", "FULL-ENCLOSURE", "POINT-LIKE"]
     # a second run of the same node without --overwrite is refused (exit 2), nothing changes
     argv = [
         f"--gamma={second}",
@@ -105,7 +114,7 @@ def test_bank_lists_nodes_from_files(toy, tmp_path, capsys):
         _prov(tmp_path),
     ]
     assert run_tool(MakeIrfsTool(), argv=argv, cwd=tmp_path, raises=False) == 2
-    assert len(list(bank.glob("*/*/*"))) == 2
+    assert len(list(bank.glob("*/*/*"))) == 3
 
 
 def test_performance_stereo_beats_mono(toy, tmp_path):

@@ -8,6 +8,7 @@ as ECSV.
 
 import sys
 
+import numpy as np
 from ctapipe.core import Tool, ToolConfigurationError
 from ctapipe.core.traits import Bool, flag
 from ctapipe.core.traits import Path as PathTrait
@@ -16,6 +17,8 @@ from ..core import SST1MTool
 from ..irf.bank import check_axes, list_bank
 
 __all__ = ["IrfBankTool", "main"]
+
+GROUP = ("tel_setup", "type", "cut", "evtclass")
 
 
 class IrfBankTool(SST1MTool, Tool):
@@ -66,13 +69,17 @@ class IrfBankTool(SST1MTool, Tool):
             "tel_setup", "node", "zenith", "azimuth", "nsb", "type", "cut", "evtclass", "file"
         ].pformat(max_lines=-1, max_width=-1):
             print(line)
-        for setup in sorted(set(self.table["tel_setup"])):
-            rows = self.table[self.table["tel_setup"] == setup]
+        # interpolation mixes the nodes of one kind of file: compare like with like
+        for key in sorted({tuple(r) for r in self.table["tel_setup", "type", "cut", "evtclass"]}):
+            rows = self.table[
+                np.all([self.table[c] == v for c, v in zip(GROUP, key, strict=True)], axis=0)
+            ]
             differ = check_axes([self.bank / f for f in rows["file"]])
+            label = " ".join(str(k) for k in key)
             if differ:
-                self.log.warning("%s: axes differ between nodes: %s", setup, ", ".join(differ))
+                self.log.warning("%s: axes differ between nodes: %s", label, ", ".join(differ))
             print(
-                f"{setup}: {len(set(rows['node']))} node(s), {len(rows)} file(s),"
+                f"{label}: {len(set(rows['node']))} node(s), {len(rows)} file(s),"
                 f" axes {'DIFFER: ' + ', '.join(differ) if differ else 'identical'}"
             )
 
