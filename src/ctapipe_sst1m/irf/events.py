@@ -59,6 +59,9 @@ def separation(alt1, az1, alt2, az2):
 class SST1MDL2EventReader(Component):
     """Read MC DL2 events of one telescope setup in chunks, with the columns pyirf needs."""
 
+    #: MC input: the simulation tables are required and read (observed-data subclasses: False)
+    simulated = True
+
     chunk_size = Int(200_000, min=1, help="Events read at once; memory is proportional to it.").tag(
         config=True
     )
@@ -99,17 +102,19 @@ class SST1MDL2EventReader(Component):
         self.path, self.tel_setup = path, tel_setup
         self.subarray = SubarrayDescription.from_hdf(path)
         with tables.open_file(path) as h5:
-            if SIMULATION_RUN_TABLE not in h5:
+            if self.simulated and SIMULATION_RUN_TABLE not in h5:
                 raise SST1MInputError(f"{path}: no /configuration/simulation/run; IRFs need MC")
             self.models = self._read_models(h5)
             self.prefixes = {k: self._prefix(h5, k) for k in _GROUPS}
         self.tel_id = None if tel_setup == "stereo" else self._tel_id(int(tel_setup[-3:]))
-        runs = read_table(path, SIMULATION_RUN_TABLE)
-        try:
-            dist = read_table(path, SHOWER_DISTRIBUTION_TABLE)
-        except tables.NoSuchNodeError:
-            dist = None
-        self.sim_info = simulation_info(runs, dist, source=str(path))
+        self.sim_info = None
+        if self.simulated:
+            runs = read_table(path, SIMULATION_RUN_TABLE)
+            try:
+                dist = read_table(path, SHOWER_DISTRIBUTION_TABLE)
+            except tables.NoSuchNodeError:
+                dist = None
+            self.sim_info = simulation_info(runs, dist, source=str(path))
         block = read_table(path, OBSERVATION_BLOCK_TABLE)
         self._pointing = {
             int(o): (lat, lon)
@@ -200,7 +205,7 @@ class SST1MDL2EventReader(Component):
 
     def _aligned_tables(self, h5):
         """Subarray tables row-aligned with the trigger table (as ctapipe writes them)."""
-        paths = [SIMULATION_SHOWER_TABLE] + [
+        paths = [SIMULATION_SHOWER_TABLE] * self.simulated + [
             f"{DL2_SUBARRAY_GROUP}/{_GROUPS[kind]}/{prefix}"
             for kind, prefix in self.prefixes.items()
         ]
@@ -259,7 +264,7 @@ class SST1MDL2EventReader(Component):
         table["subarray_pointing_lon"] = u.Quantity(lon, u.deg)
 
     def _loader_chunks(self):
-        opts = dict(dl2=True, simulated=True, observation_info=False)
+        opts = dict(dl2=True, simulated=self.simulated, observation_info=False)
         with TableLoader(self.path, dl1_parameters=self.tel_id is not None, **opts) as loader:
             if self.tel_id is None:
                 chunks = loader.read_subarray_events_chunked(self.chunk_size, **opts)
@@ -292,16 +297,19 @@ class SST1MDL2EventReader(Component):
         out["theta"] = separation(out["reco_alt"], out["reco_az"], out["true_alt"], out["true_az"])
         out["true_source_fov_offset"] = separation(alt, az, out["true_alt"], out["true_az"])
         out["reco_source_fov_offset"] = separation(alt, az, out["reco_alt"], out["reco_az"])
-        if self.tel_id is not None:
-            out["multiplicity"] = np.ones(len(events), dtype=np.int16)
-        else:
-            used = [
-                np.count_nonzero(events[f"{p}_telescopes"], axis=1)
-                for p in self.prefixes.values()
-                if f"{p}_telescopes" in events.colnames
-            ]
-            out["multiplicity"] = np.min(used, axis=0).astype(np.int16)
+        out["multiplicity"] = self._multiplicity(events)
         return out
+
+    def _multiplicity(self, events):
+        """Telescopes used by all three reconstructions (1 for a telescope's own tables)."""
+        if self.tel_id is not None:
+            return np.ones(len(events), dtype=np.int16)
+        used = [
+            np.count_nonzero(events[f"{p}_telescopes"], axis=1)
+            for p in self.prefixes.values()
+            if f"{p}_telescopes" in events.colnames
+        ]
+        return np.min(used, axis=0).astype(np.int16)
 
     def read_all(self):
         """All selected events of the file in one table (small files: cuts, performance)."""

@@ -98,6 +98,8 @@ class RunHeader:
                 subarray_pointing_lon=ra * u.deg,
                 subarray_pointing_frame=CoordinateFrameType.ICRS,
                 actual_start_time=start,
+                # the run's length, so that DL3 knows where it ends (real raw files do not)
+                actual_duration=u.Quantity(plan.duration_ns * 1e-9, u.s).to(u.min),
             )
         }
         self.scheduling_blocks = {
