@@ -95,41 +95,6 @@ def test_a_changed_production_is_refused_in_the_same_directory(toy_production, t
     assert "production.yaml: this production directory was made with a different" in (result.stderr)
 
 
-def test_banks_are_accepted_by_dl1_dl2_and_dl2_dl3(toy_production, chain, tmp_path):
-    from ctapipe_sst1m.tools.dl1_dl2 import DL1ToDL2Tool
-    from ctapipe_sst1m.tools.dl2_dl3 import DL2ToDL3Tool
-
-    prov = f"--provenance-log={tmp_path / 'prov.log'}"
-    dl2 = tmp_path / "night.dl2.h5"
-    models = toy_production.output / "models"
-    argv = [f"--input={chain.stereo_dl1}", f"--models={models}", f"--output={dl2}", prov]
-    assert run_tool(DL1ToDL2Tool(), argv=[*argv, "--no-progress"], cwd=tmp_path) == 0
-    from ctapipe.io import read_table
-
-    from ctapipe_sst1m.io.datamodel import DL2_MODELS_TABLE
-
-    used = read_table(dl2, DL2_MODELS_TABLE)
-    assert used.meta["mode"] == "stereo"
-    node = json.loads(used.meta["node"])
-    assert node["path"].startswith(str(models)) and node["zenith_deg"] in (20.0, 40.0)
-    dl3 = tmp_path / "dl3"
-    dl3.mkdir()
-    argv = [
-        f"--input={dl2}",
-        f"--irfs={toy_production.output / 'irf'}",
-        f"--output-dir={dl3}",
-        "--target=Crab",
-        prov,
-    ]
-    assert run_tool(DL2ToDL3Tool(), argv=argv, cwd=tmp_path) == 0
-    files = sorted(dl3.glob("*.fits*"))
-    assert files, "no DL3 file"
-    with fits.open(files[0]) as hdul:
-        names = [h.name for h in hdul]
-        assert "EVENTS" in names and "EFFECTIVE AREA" in names
-        assert len(hdul["EVENTS"].data) > 0
-
-
 @pytest.fixture(scope="module")
 def resumed(toy_production, tmp_path_factory):
     """The 20° node alone, killed (SIGTERM to the process group) mid-way, then run again."""
@@ -194,3 +159,38 @@ def test_a_broken_input_fails_its_task_only_named_in_the_summary(resumed):
     assert statuses["dl2/ze20_az0/proton.stereo"] == "done"
     log = (out / "logs" / "dl2" / "ze20_az0.gamma_diffuse.stereo.log").read_text()
     assert str(broken) in log
+
+
+def test_banks_are_accepted_by_dl1_dl2_and_dl2_dl3(toy_production, chain, tmp_path):
+    from ctapipe_sst1m.tools.dl1_dl2 import DL1ToDL2Tool
+    from ctapipe_sst1m.tools.dl2_dl3 import DL2ToDL3Tool
+
+    prov = f"--provenance-log={tmp_path / 'prov.log'}"
+    dl2 = tmp_path / "night.dl2.h5"
+    models = toy_production.output / "models"
+    argv = [f"--input={chain.stereo_dl1}", f"--models={models}", f"--output={dl2}", prov]
+    assert run_tool(DL1ToDL2Tool(), argv=[*argv, "--no-progress"], cwd=tmp_path) == 0
+    from ctapipe.io import read_table
+
+    from ctapipe_sst1m.io.datamodel import DL2_MODELS_TABLE
+
+    used = read_table(dl2, DL2_MODELS_TABLE)
+    assert used.meta["mode"] == "stereo"
+    node = json.loads(used.meta["node"])
+    assert node["path"].startswith(str(models)) and node["zenith_deg"] in (20.0, 40.0)
+    dl3 = tmp_path / "dl3"
+    dl3.mkdir()
+    argv = [
+        f"--input={dl2}",
+        f"--irfs={toy_production.output / 'irf'}",
+        f"--output-dir={dl3}",
+        "--target=Crab",
+        prov,
+    ]
+    assert run_tool(DL2ToDL3Tool(), argv=argv, cwd=tmp_path) == 0
+    files = sorted(dl3.glob("*.fits*"))
+    assert files, "no DL3 file"
+    with fits.open(files[0]) as hdul:
+        names = [h.name for h in hdul]
+        assert "EVENTS" in names and "EFFECTIVE AREA" in names
+        assert len(hdul["EVENTS"].data) > 0
