@@ -1,6 +1,7 @@
 """The Dask engine on tiny commands: dependencies, failures, resume, staleness, manifest."""
 
 import json
+import sys
 
 import pytest
 from workflow_tasks import make_task
@@ -102,7 +103,7 @@ def test_failure_blocks_dependents_only_and_is_kept_until_retry(
         "join/d": "done",
     }
     entry = summary.entries["step/a"]
-    assert entry["exit_code"] == 3 and str(tmp_path / "a.log") in entry["message"]
+    assert entry["exit_code"] == 3 and entry["message"] == "exit status 3"
     assert "failing on purpose" in (tmp_path / "a.log").read_text()
     text = summary.format()
     assert f"failed      step/a: {tmp_path / 'a.log'}" in text
@@ -229,3 +230,36 @@ def test_graph_errors(tmp_path, edges, message):
     two = Task(key="y", stage="s", command=("true",), inputs=(), outputs=out, log=tmp_path / "l")
     with pytest.raises(TaskGraphError, match="written by both"):
         check_graph([one, two])
+
+
+def test_after_runs_on_what_exists_and_product_directories_are_listed(
+    tmp_path, writer_script, client_factory
+):
+    good = make_task(writer_script, tmp_path / "good.txt")
+    bad = make_task(writer_script, tmp_path / "bad.txt", "fail")
+    outdir = tmp_path / "merged"
+    merge = Task(
+        key="merge",
+        stage="merge",
+        command=(sys.executable, str(writer_script), str(outdir / "m.txt"), "ok")
+        + tuple(str(t.outputs[0]) for t in (good, bad)),
+        inputs=(),
+        optional_inputs=(good.outputs[0], bad.outputs[0]),
+        outputs=(),
+        output_dirs=(outdir,),
+        log=tmp_path / "merge.log",
+        after=(good.key, bad.key),
+        overwrite_argument=None,
+    )
+    summary = run_workflow([good, bad, merge], tmp_path / "m.json", client_factory=client_factory)
+    assert summary.statuses == {"step/good": "done", "step/bad": "failed", "merge": "done"}
+    assert (outdir / "m.txt").read_text() == "good.txt\nm.txt\n"
+    entry = summary.entries["merge"]
+    assert entry["missing_inputs"] == [str(tmp_path / "bad.txt")]
+    assert str(tmp_path / "bad.txt") not in (tmp_path / "merge.log").read_text().splitlines()[0]
+    assert entry["outputs"][0]["files"] == ["m.txt"]
+    # the failed input appears (a retry succeeds): the merge is stale and runs again
+    fixed = make_task(writer_script, tmp_path / "bad.txt")
+    again = run_workflow([good, fixed, merge], tmp_path / "m.json", client_factory=client_factory)
+    assert again.statuses == {"step/good": "up-to-date", "step/bad": "done", "merge": "done"}
+    assert (outdir / "m.txt").read_text() == "good.txt\nbad.txt\nm.txt\n"

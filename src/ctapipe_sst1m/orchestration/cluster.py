@@ -111,7 +111,7 @@ class ClusterFactory(Component):
                 n_workers=self.n_workers,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address=":0",  # any free port: several clusters may share a host
                 memory_limit=0,  # the work is in the subprocesses, not in the worker
                 local_directory=self.local_directory,
             )
@@ -135,7 +135,7 @@ class ClusterFactory(Component):
             "log_directory": self.log_directory,
             "local_directory": self.local_directory,
             "interface": self.interface,
-            "scheduler_options": {"dashboard_address": None},
+            "scheduler_options": {"dashboard_address": ":0"},
             **self.extra_options,
         }
         return cls(**{k: v for k, v in options.items() if v is not None})

@@ -39,6 +39,7 @@ What happens:
 """
 
 import ctypes
+import functools
 import shutil
 import signal
 import subprocess
@@ -49,6 +50,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..core.signals import deferred_interruption
 from .manifest import Manifest, file_sha256, new_entry, path_state, utc_now
 from .tasks import check_graph, config_copy_path
 
@@ -63,6 +65,21 @@ def _die_with_parent():  # pragma: no cover - runs in the child between fork and
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     except (OSError, AttributeError):
         pass
+
+
+@functools.cache
+def _launcher():
+    """``(argv prefix, preexec_fn)`` that give the command SIGTERM when its worker dies.
+
+    Linux only. ``setpriv --pdeathsig TERM`` (util-linux) costs a few ms; a Python
+    ``preexec_fn`` forces a full fork of the worker process (~25 ms), the fallback.
+    """
+    if sys.platform != "linux":
+        return (), None
+    setpriv = shutil.which("setpriv")
+    if setpriv is not None:
+        return (setpriv, "--pdeathsig", "TERM"), None
+    return (), _die_with_parent
 
 
 def _resolve(executable):
@@ -83,7 +100,9 @@ def execute(task, config_sha256, *upstream):
     ``upstream`` are the entries returned for the tasks it depends on: if one is not
     ``done``, the task is ``blocked`` and its command does not run.
     """
-    not_done = [e["key"] for e in upstream if e.get("status") != "done"]
+    not_done = [
+        e["key"] for e in upstream if e["key"] in task.depends_on and e.get("status") != "done"
+    ]
     if not_done:
         return new_entry(task, "blocked", message=f"not run: {', '.join(not_done)} did not succeed")
     started, t0 = utc_now(), time.perf_counter()
@@ -96,24 +115,36 @@ def execute(task, config_sha256, *upstream):
         task.log.parent.mkdir(parents=True, exist_ok=True)
         for out in task.outputs:
             out.parent.mkdir(parents=True, exist_ok=True)
+        for out in task.output_dirs:
+            out.mkdir(parents=True, exist_ok=True)
         copy = config_copy_path(task)
         if copy is not None:
             if copy != task.config:
                 shutil.copyfile(task.config, copy)
             entry["config"] = str(copy)
-        entry["inputs"] = [path_state(p) for p in task.inputs]
-        command = [_resolve(task.command[0]), *task.command[1:]]
-        if task.overwrite_argument and any(p.exists() for p in task.outputs):
+        entry["inputs"] = [path_state(p) for p in (*task.inputs, *task.optional_inputs)]
+        absent = {str(p) for p in task.optional_inputs if not p.exists()}
+        if absent:
+            entry["missing_inputs"] = sorted(absent)
+        prefix, preexec = _launcher()
+        kept = (
+            a for a in task.command[1:] if a not in absent and a.partition("=")[2] not in absent
+        )
+        command = [_resolve(task.command[0]), *kept]
+        stale = any(p.exists() for p in task.outputs) or any(
+            any(d.iterdir()) for d in task.output_dirs
+        )
+        if task.overwrite_argument and stale:
             command.append(task.overwrite_argument)
         with open(task.log, "w") as log:
             log.write(f"# {started} {entry['host']}: {' '.join(command)}\n")
             log.flush()
             proc = subprocess.Popen(
-                command,
+                [*prefix, *command],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                preexec_fn=preexec,
             )
             try:
                 entry["exit_code"] = proc.wait()
@@ -122,9 +153,10 @@ def execute(task, config_sha256, *upstream):
                 proc.wait()
                 raise
         entry["outputs"] = [path_state(p) for p in task.outputs]
-        absent = [str(p) for p in task.outputs if not p.exists()]
+        entry["outputs"] += [path_state(p, list_files=True) for p in task.output_dirs]
+        absent = [str(p) for p in task.products if not p.exists()]
         if entry["exit_code"] != 0:
-            entry["message"] = f"exit status {entry['exit_code']}; see {task.log}"
+            entry["message"] = f"exit status {entry['exit_code']}" + _error_line(task.log)
         elif absent:
             entry["message"] = f"exit status 0 but no output {', '.join(absent)}; see {task.log}"
         else:
@@ -133,6 +165,20 @@ def execute(task, config_sha256, *upstream):
         entry["message"] = f"{type(err).__name__}: {err}"
         entry["traceback"] = traceback.format_exc()
     return _finish(entry, t0)
+
+
+def _error_line(log):
+    """``": <the last error the command logged>"`` (ctapipe's one-line error), or ``""``."""
+    try:
+        with open(log, "rb") as f:
+            f.seek(max(0, f.seek(0, 2) - 8192))
+            lines = f.read().decode(errors="replace").splitlines()
+    except OSError:
+        return ""
+    for line in reversed(lines):
+        if (" ERROR " in line or " CRITICAL " in line) and "Use --help" not in line:
+            return ": " + line.split("): ", 1)[-1].strip()[:300]
+    return ""
 
 
 def _finish(entry, t0):
@@ -185,43 +231,42 @@ class WorkflowSummary:
 
 
 def plan_status(tasks, manifest, *, retry_failed=False, overwrite=False, config_hashes=None):
-    """Which tasks must run: ``(to_run: dict key -> reason, recorded_failed: dict key -> entry)``.
+    """Which tasks must run: ``(to_run: dict key -> reason, kept: dict key -> entry)``.
 
     ``tasks`` must be in dependency order. A task runs if it is not up to date, or if a task
-    it depends on runs. A recorded failure with unchanged command, configuration and inputs
-    is only re-run with ``retry_failed``; otherwise it is returned in ``recorded_failed``.
+    it depends on (or runs after) runs. A recorded failure with unchanged command and
+    configuration is re-run only with ``retry_failed``; otherwise it is kept (in ``kept``),
+    and so are, as ``blocked``, the tasks that depend on a kept failure.
     """
     config_hashes = config_hashes if config_hashes is not None else _config_hashes(tasks)
-    to_run, recorded_failed = {}, {}
+    to_run, kept = {}, {}
     for task in tasks:
-        upstream = [d for d in task.depends_on if d in to_run or d in recorded_failed]
         if overwrite:
             to_run[task.key] = "--overwrite"
             continue
+        failed_deps = [d for d in task.depends_on if d in kept]
+        if failed_deps:
+            kept[task.key] = new_entry(
+                task, "blocked", message=f"not run: {failed_deps[0]} failed earlier"
+            )
+            continue
+        rerun = [d for d in task.upstream if d in to_run]
         done, why = manifest.up_to_date(task, config_hashes[task.key])
-        if done and not upstream:
+        if done and not rerun:
             continue
         entry = manifest.tasks.get(task.key)
         if (
             not retry_failed
+            and not rerun
             and entry is not None
-            and entry.get("status") in ("failed", "blocked")
-            and not [d for d in upstream if d in to_run]
-            and _same_attempt(entry, task, config_hashes[task.key])
+            and entry.get("status") == "failed"
+            and entry.get("command") == list(task.command)
+            and entry.get("config_sha256") in (None, config_hashes[task.key])
         ):
-            recorded_failed[task.key] = entry
+            kept[task.key] = entry
             continue
-        to_run[task.key] = f"{upstream[0]} runs" if done else why
-    return to_run, recorded_failed
-
-
-def _same_attempt(entry, task, config_sha256):
-    if entry.get("status") == "blocked":
-        return True
-    return entry.get("command") == list(task.command) and entry.get("config_sha256") in (
-        None,
-        config_sha256,
-    )
+        to_run[task.key] = f"{rerun[0]} runs" if rerun else why
+    return to_run, kept
 
 
 def _config_hashes(tasks):
@@ -285,16 +330,10 @@ def run_workflow(
             statuses[task.key] = "up-to-date"
             entries[task.key] = manifest.tasks[task.key]
     summary = WorkflowSummary(ordered, statuses, reasons, entries, Path(manifest_path))
-    # dependents of recorded failures stay blocked without running
-    for task in ordered:
-        if task.key in to_run and any(d in recorded_failed for d in task.depends_on):
-            del to_run[task.key]
-            blocked = new_entry(task, "blocked", message="a task it depends on failed earlier")
-            recorded_failed[task.key] = blocked
-            statuses[task.key], reasons[task.key] = "blocked", blocked["message"]
-            entries[task.key] = blocked
-            if not dry_run:
-                manifest.record(blocked, flush=False)
+    if not dry_run:
+        for key, entry in recorded_failed.items():
+            if entry["status"] == "blocked" and manifest.tasks.get(key) is not entry:
+                manifest.record(entry, flush=False)
     if dry_run or not to_run:
         if not dry_run:
             manifest.write()
@@ -313,7 +352,7 @@ def _run_on(client, tasks, hashes, manifest, summary, log):
     futures = {}
     run_id = uuid.uuid4().hex[:8]  # a key computed in an earlier run must not be re-used
     for task in tasks:  # dependency order: the futures of dependencies exist already
-        deps = [futures[d] for d in task.depends_on if d in futures]
+        deps = [futures[d] for d in task.upstream if d in futures]
         futures[task.key] = client.submit(
             execute,
             task,
@@ -330,11 +369,14 @@ def _run_on(client, tasks, hashes, manifest, summary, log):
         for future in as_completed(list(futures.values())):
             key = by_future[future.key]
             task = by_key[key]
-            try:
-                entry = future.result()
-            except Exception as err:  # noqa: BLE001 - a lost worker (KilledWorker) or a bug
-                entry = _erred_entry(task, err, summary)
-            _store(entry, manifest, summary, log)
+            # a signal waits until the entry is in the journal and in the summary: otherwise a
+            # finished task could be recorded as interrupted (and redone) by the cleanup below
+            with deferred_interruption():
+                try:
+                    entry = future.result()
+                except Exception as err:  # noqa: BLE001 - a lost worker (KilledWorker) or a bug
+                    entry = _erred_entry(task, err, summary)
+                _store(entry, manifest, summary, log)
     except BaseException:
         client.cancel(list(futures.values()), force=True)
         for task in tasks:

@@ -62,12 +62,13 @@ def file_sha256(path):
     return digest.hexdigest()
 
 
-def path_state(path):
+def path_state(path, list_files=False):
     """``{"path", "size", "mtime_ns"}`` of a file, a directory summary, or ``exists: False``.
 
     A directory (model bank, IRF bank) is summarised by its files: ``size`` is their total
     size, ``n_files`` their number and ``digest`` a SHA-256 of their relative names, sizes and
     modification times, so that any added, removed or rewritten file changes the state.
+    With ``list_files``, ``files`` lists their relative names (a product directory).
     """
     path = Path(path)
     try:
@@ -76,7 +77,7 @@ def path_state(path):
         return {"path": str(path), "exists": False}
     if not path.is_dir():
         return {"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-    digest, total, n_files = hashlib.sha256(), 0, 0
+    digest, total, names = hashlib.sha256(), 0, []
     for root, dirs, files in os.walk(path):
         dirs.sort()
         for name in sorted(files):
@@ -88,8 +89,11 @@ def path_state(path):
             rel = full.relative_to(path).as_posix()
             digest.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
             total += st.st_size
-            n_files += 1
-    return {"path": str(path), "size": total, "n_files": n_files, "digest": digest.hexdigest()}
+            names.append(rel)
+    state = {"path": str(path), "size": total, "n_files": len(names), "digest": digest.hexdigest()}
+    if list_files:
+        state["files"] = names
+    return state
 
 
 def _same_state(recorded, current):
@@ -118,6 +122,7 @@ class Manifest:
         self.tasks = {}
         self.meta = {}
         self.created = utc_now()
+        self.updated = None
         self._last_write = 0.0
         if self.path.exists() or self.journal_path.exists():
             self._read()
@@ -133,6 +138,7 @@ class Manifest:
                 raise ValueError(f"{self.path}: not a {FORMAT} (format {content.get('format')!r})")
             self.meta = content.get("meta", {})
             self.created = content.get("created", self.created)
+            self.updated = content.get("updated")
             self.tasks = {entry["key"]: entry for entry in content.get("tasks", [])}
         if self.journal_path.exists():
             with open(self.journal_path) as f:
@@ -204,12 +210,12 @@ class Manifest:
         if entry.get("software_version") != __version__:
             return False, f"made with version {entry.get('software_version')}"
         recorded_in = {e["path"]: e for e in entry.get("inputs", [])}
-        for path in task.inputs:
+        for path in (*task.inputs, *task.optional_inputs):
             rec = recorded_in.get(str(path))
             if rec is None or not _same_state(rec, path_state(path)):
                 return False, f"input {path} changed"
         recorded_out = {e["path"]: e for e in entry.get("outputs", [])}
-        for path in task.outputs:
+        for path in task.products:
             rec = recorded_out.get(str(path))
             current = path_state(path)
             if current.get("exists") is False:
@@ -235,7 +241,7 @@ def new_entry(task, status, **fields):
         "status": status,
         "exit_code": None,
         "command": list(task.command),
-        "inputs": [{"path": str(p)} for p in task.inputs],
+        "inputs": [{"path": str(p)} for p in (*task.inputs, *task.optional_inputs)],
         "outputs": [{"path": str(p)} for p in task.outputs],
         "log": str(task.log),
         "config": None,

@@ -87,6 +87,6 @@ def format_status(manifest, root=None):
     counts = manifest.status_counts()
     width = max((len(s) for s in counts), default=5)
     lines += [""] + [_count_line(stage, c, width) for stage, c in counts.items()]
-    updated = manifest.meta.get("updated") or ""
+    updated = f"(written {manifest.updated})" if manifest.updated else ""
     lines.append(f"manifest: {manifest.path} {updated}".rstrip())
     return "\n".join(line.rstrip() for line in lines)

@@ -19,7 +19,7 @@ class TaskGraphError(SST1MInputError):
 
 
 def _paths(values):
-    return tuple(Path(v) for v in values)
+    return tuple(v if isinstance(v, Path) else Path(v) for v in values)
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,21 @@ class Task:
         The configuration file given to the command; copied next to the log
         (:func:`config_copy_path`) and hashed into the manifest.
     depends_on : tuple of str
-        Keys of the tasks that must be done first (their outputs are usually our inputs).
+        Keys of the tasks that must succeed first (their outputs are our inputs); if one
+        fails, this task is ``blocked`` and does not run.
+    after : tuple of str
+        Keys of the tasks that must have *finished* first, successfully or not: the task
+        works on whatever they produced (e.g. DL3 from the DL2 files of a target that exist,
+        when one run failed). A re-run of one of them makes this task stale.
+    optional_inputs : tuple of Path
+        Inputs that may be missing when the task runs (products of ``after`` tasks that
+        failed): a missing one is left out of the command line (every argument equal to its
+        path, or ``--option=<path>``, is dropped) and recorded as missing; its appearance
+        later makes the task stale.
+    output_dirs : tuple of Path
+        Directories whose whole content is a product (e.g. DL3 files per wobble, whose names
+        are known only afterwards): created before the command runs, and recorded with the
+        list of their files.
     overwrite_argument : str or None
         Appended to ``command`` when an output already exists but is stale (a product of an
         interrupted or outdated run); ``None`` if the command has no such option.
@@ -61,18 +75,35 @@ class Task:
     config: Path | None = None
     depends_on: tuple[str, ...] = ()
     overwrite_argument: str | None = field(default="--overwrite")
+    after: tuple[str, ...] = ()
+    output_dirs: tuple[Path, ...] = ()
+    optional_inputs: tuple[Path, ...] = ()
 
     def __post_init__(self):
         # accept lists and strings from callers, store tuples of str / Path (hashable, frozen)
         object.__setattr__(self, "command", tuple(str(c) for c in self.command))
         object.__setattr__(self, "inputs", _paths(self.inputs))
         object.__setattr__(self, "outputs", _paths(self.outputs))
-        object.__setattr__(self, "log", Path(self.log))
+        if not isinstance(self.log, Path):
+            object.__setattr__(self, "log", Path(self.log))
         if self.config is not None:
             object.__setattr__(self, "config", Path(self.config))
         object.__setattr__(self, "depends_on", tuple(self.depends_on))
+        object.__setattr__(self, "after", tuple(self.after))
+        object.__setattr__(self, "output_dirs", _paths(self.output_dirs))
+        object.__setattr__(self, "optional_inputs", _paths(self.optional_inputs))
         if not self.key or not self.stage or not self.command:
             raise TaskGraphError(f"task {self.key!r}: key, stage and command are required")
+
+    @property
+    def upstream(self):
+        """Keys of every task that must finish first (``depends_on`` then ``after``)."""
+        return self.depends_on + tuple(k for k in self.after if k not in self.depends_on)
+
+    @property
+    def products(self):
+        """``outputs`` and ``output_dirs``."""
+        return self.outputs + self.output_dirs
 
 
 def config_copy_path(task):
@@ -94,7 +125,7 @@ def check_graph(tasks):
         if task.key in by_key:
             raise TaskGraphError(f"task key {task.key!r} is used twice; keys must be unique")
         by_key[task.key] = task
-        for out in task.outputs:
+        for out in task.products:
             if out in producers:
                 raise TaskGraphError(
                     f"{out}: written by both {producers[out]!r} and {task.key!r}; "
@@ -102,14 +133,14 @@ def check_graph(tasks):
                 )
             producers[out] = task.key
     for task in tasks:
-        for dep in task.depends_on:
+        for dep in task.upstream:
             if dep not in by_key:
                 raise TaskGraphError(f"task {task.key!r} depends on unknown task {dep!r}")
     order, state = [], {}
     for task in tasks:  # iterative depth-first topological sort (no recursion limit)
         if task.key in state:
             continue
-        stack = [(task.key, iter(by_key[task.key].depends_on))]
+        stack = [(task.key, iter(by_key[task.key].upstream))]
         state[task.key] = "open"
         while stack:
             key, deps = stack[-1]
@@ -118,7 +149,7 @@ def check_graph(tasks):
                     raise TaskGraphError(f"tasks {key!r} and {dep!r} depend on each other (cycle)")
                 if dep not in state:
                     state[dep] = "open"
-                    stack.append((dep, iter(by_key[dep].depends_on)))
+                    stack.append((dep, iter(by_key[dep].upstream)))
                     break
             else:
                 stack.pop()
