@@ -13,6 +13,7 @@ import pytest
 
 import ctapipe_sst1m.tools.dl1_stereo  # noqa: F401
 import ctapipe_sst1m.tools.make_irfs  # noqa: F401
+import ctapipe_sst1m.tools.mc_production  # noqa: F401  (the production sections)
 import ctapipe_sst1m.tools.nightly  # noqa: F401  (NightlyTool, NightPlanner, ClusterFactory)
 import ctapipe_sst1m.tools.optimize_cuts  # noqa: F401
 import ctapipe_sst1m.tools.performance  # noqa: F401
