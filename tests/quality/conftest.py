@@ -62,6 +62,9 @@ def dq_night(tmp_path_factory):
                 "proton_energy_min": f"{E_MIN_TEV} TeV",
             },
             "ShowerGenerator": GEOMETRY,
+            # back-to-back runs (the default spreads them until 45° zenith): the MC reference
+            # is at one zenith and the Moon stays below the horizon
+            "NightSchedule": {"spread_runs": False},
             "ObservingConditions": {
                 "cloud_runs": [CLOUD_RUN],
                 "cloud_transmission": CLOUD_T,

@@ -233,14 +233,16 @@ def load_models(choice, subarray, telescope_map, parent, n_jobs=None):
     return reconstructors
 
 
-def prepare_models(h5file, source, model_dir, mode, nsb_level, selector, telescope_map, parent):
+def prepare_models(
+    h5file, source, model_dir, mode, nsb_level, selector, telescope_map, parent, n_jobs=None
+):
     """Check the open DL1 file, choose its models and load them: ``(choice, recos, subarray)``.
 
     The DL1 file is checked (`check_dl1_file`, missing parameter tables named in a warning),
     the node and mode chosen (`choose_models`), a one-line warning logged when the file's
     processing record differs from the training data's (`config.processing.warn_if_differs`),
     and the models loaded with their hashes checked
-    (`load_models`, ``parent`` is the Tool: its ``n_jobs`` and log are used), so that a bad
+    (`load_models` with ``n_jobs``; ``parent`` is the Tool, whose log is used), so that a bad
     model stops the run before anything is written.
     """
     check_dl1_file(h5file, source)
@@ -251,7 +253,7 @@ def prepare_models(h5file, source, model_dir, mode, nsb_level, selector, telesco
     # one-line warning if extraction, cleaning or NSB bin differ from the training data's
     models = choice.node.path
     warn_if_differs(parent.log, h5file, models, source, models, telescope_map)
-    recos = load_models(choice, subarray, telescope_map, parent, getattr(parent, "n_jobs", None))
+    recos = load_models(choice, subarray, telescope_map, parent, n_jobs)
     return choice, recos, subarray
 
 

@@ -109,7 +109,7 @@ class DL1ToDL2Tool(SST1MTool, ApplyModels):
         selector = NodeSelector(parent=self)
         self.choice, recos, subarray = prepare_models(
             input_file, self.input_url, self.model_dir, self.mode, self.nsb_level, selector,
-            self.telescope_map, parent=self,
+            self.telescope_map, parent=self, n_jobs=self.n_jobs,
         )  # fmt: skip
         compression = (self.compression_type, self.compression_level)
         self.writer = self.enter_context(

@@ -100,7 +100,7 @@ class HighLevelTool(SST1MTool, Tool):
             "θ cut of every event from the observation's RAD_MAX (point-like IRFs).",
         ),
     }
-    classes = [HighLevelAnalysis, ObservationSelection]
+    classes = [HighLevelAnalysis, *HighLevelAnalysis.classes, ObservationSelection]
 
     def initialize(self, argv=None):
         argv = sys.argv[1:] if argv is None else list(argv)
