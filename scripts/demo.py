@@ -278,6 +278,9 @@ def step_night(out):
             night / "dl1",
             "--overwrite",
             "--ObservingConditions.cloud_runs=[3]",
+            # back-to-back runs near the Crab's culmination (28°), where the demo's 20° models
+            # apply; the default spreads the runs until 45°
+            "--NightSchedule.spread_runs=False",
         ],
         out / "logs" / "simulate_night.log",
     )
