@@ -148,14 +148,6 @@ def test_theta2_excess_is_the_injected_gamma_count(closure):
     assert s["significance"] > 5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "known failure after the 2026-12-02 merges: the sky-map peak lies 0.39 deg from the"
-        " target (about the wobble offset) on the chain night, whose background IRF is empty;"
-        " under investigation (issue #18 note)"
-    ),
-)
 def test_source_position_within_psf(closure):
     from gammapy.data import DataStore
     from gammapy.maps import Map

@@ -7,7 +7,11 @@ import pytest
 from gammapy.data import DataStore
 from synthetic_dl3 import PSF_SIGMA, TARGET
 
-from ctapipe_sst1m.analysis.skymap import SkyMapAnalysis, significance_distribution
+from ctapipe_sst1m.analysis.skymap import (
+    SkyMapAnalysis,
+    radial_acceptance,
+    significance_distribution,
+)
 
 
 def _run(index, **traits):
@@ -57,3 +61,26 @@ def test_empty_field_is_normal(synthetic_empty_field):
     assert inside.sum() > 50
     assert np.all(np.isnan(masked[inside]))  # excluded pixels NaN, not zeros (quirk 42)
     assert np.isfinite(masked[~inside]).sum() == fit["n_pixels"]
+
+
+def test_radial_acceptance_follows_the_background_not_the_source():
+    rng = np.random.default_rng(3)
+    ny = nx = 101
+    y, x = np.mgrid[:ny, :nx]
+    offset = 0.02 * np.hypot(x - 50, y - 50)  # deg from the pointing at the centre
+    truth = 20.0 * np.exp(-0.5 * (offset / 0.8) ** 2)  # background falling off radially
+    spectrum = np.array([0.7, 0.3])
+    counts = rng.poisson(spectrum[:, None, None] * truth).astype(float)
+    source = np.hypot(x - 70, y - 50) < 5  # a bright source 0.4 deg off the pointing
+    counts[:, source] += 200
+    outside = np.hypot(x - 70, y - 50) >= 10
+    acceptance = radial_acceptance(counts, offset, outside, 0.1)
+    assert acceptance.shape == counts.shape
+    # normalised to the counts outside the exclusions, split over energy by their spectrum
+    assert acceptance[:, outside].sum() == pytest.approx(counts[:, outside].sum())
+    assert acceptance[0].sum() / acceptance.sum() == pytest.approx(0.7, abs=0.01)
+    # at the source the template is the ring's background, not the source's counts
+    ring = (np.abs(offset - 0.4) < 0.05) & outside
+    assert acceptance.sum(axis=0)[source].mean() == pytest.approx(truth[ring].mean(), rel=0.1)
+    # it follows the radial fall-off
+    assert acceptance.sum(axis=0)[50, 50] > 2 * acceptance.sum(axis=0)[50, 100]

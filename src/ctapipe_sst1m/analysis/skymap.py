@@ -22,13 +22,60 @@ from ctapipe.core import Component
 from ctapipe.core.traits import AstroQuantity, CaselessStrEnum, Float, Int, List, Unicode
 from regions import CircleSkyRegion
 
-__all__ = ["SkyMapAnalysis", "SkyMapResult", "exclusion_mask", "significance_distribution"]
+__all__ = [
+    "SkyMapAnalysis",
+    "SkyMapResult",
+    "exclusion_mask",
+    "radial_acceptance",
+    "significance_distribution",
+]
 
 
 def exclusion_mask(geom, regions):
     """Boolean image, True where a pixel is *outside* every exclusion region (gammapy's
     convention for ``exclusion_mask``)."""
     return ~geom.to_image().region_mask(regions)
+
+
+def radial_acceptance(counts, offset, outside, bin_width):
+    """Background template from the counts themselves, radially symmetric about the pointing.
+
+    Used when the background IRF is empty (too few simulated cosmic rays survive the cuts). In
+    rings of ``bin_width`` around the pointing, the mean count per pixel outside the exclusion
+    regions is the background rate of every pixel of the ring; the energy dependence is the
+    spectrum of the counts outside the exclusions. The source region, excluded, does not
+    raise its own acceptance, so a source is not absorbed into the template.
+
+    Parameters
+    ----------
+    counts : ndarray, shape (n_energy, ny, nx)
+        Counts cube of the observation.
+    offset : ndarray, shape (ny, nx)
+        Pixel distance from the pointing (deg).
+    outside : ndarray of bool, shape (ny, nx)
+        True outside every exclusion region.
+    bin_width : float
+        Width of the offset rings (deg).
+
+    Returns
+    -------
+    ndarray, shape (n_energy, ny, nx)
+        Expected background counts per pixel and energy bin (sums to the counts outside the
+        exclusions, over the pixels outside the exclusions).
+    """
+    counts = np.nan_to_num(np.asarray(counts, float))
+    outside = np.asarray(outside, bool)
+    ring = np.floor(np.asarray(offset) / bin_width).astype(int)
+    n_rings = ring.max() + 1
+    image = counts.sum(axis=0)
+    n_counts = np.bincount(ring[outside], weights=image[outside], minlength=n_rings)
+    n_pixels = np.bincount(ring[outside], minlength=n_rings)
+    rate = np.divide(n_counts, n_pixels, out=np.zeros(n_rings), where=n_pixels > 0)
+    spectrum = counts[:, outside].sum(axis=1)
+    total = spectrum.sum()
+    if total <= 0:
+        return np.zeros_like(counts)
+    return (spectrum / total)[:, np.newaxis, np.newaxis] * rate[ring][np.newaxis]
 
 
 def significance_distribution(significance, mask, n_correlated=1.0):
@@ -153,6 +200,14 @@ class SkyMapAnalysis(Component):
         physical_type=u.physical.angle,
         help="Pixels further than this from the pointing are masked (safe mask offset-max).",
     ).tag(config=True)
+    acceptance_bin_width = AstroQuantity(
+        default_value=0.1 * u.deg,
+        physical_type=u.physical.angle,
+        help=(
+            "Width of the offset rings of the acceptance taken from the counts when the "
+            "background IRF is empty."
+        ),
+    ).tag(config=True)
     safe_mask_methods = List(
         Unicode(),
         default_value=["offset-max", "aeff-max", "edisp-bias"],
@@ -228,13 +283,17 @@ class SkyMapAnalysis(Component):
         if not np.any(np.isfinite(background) & (background > 1e-12)):
             # an empty background IRF (no cosmic ray survived the cuts in the IRF's MC) would
             # mask everything (gammapy's safe mask drops bins without background): the
-            # acceptance falls back to the exposure (a rate uniform per m² s sr)
+            # acceptance is taken from the observation's own counts outside the exclusions
             self.log.warning(
-                "obs %d: the background IRF is empty; acceptance from the exposure",
+                "obs %d: the background IRF is empty; radial acceptance from the run's counts",
                 observation.obs_id,
             )
-            exposure = np.nan_to_num(dataset.exposure.data)
-            dataset.background.data = 1e-6 * exposure / max(exposure.max(), 1e-300)
+            pointing = observation.get_pointing_icrs(observation.tmid)
+            offset = self.geom.to_image().separation(pointing).to_value(u.deg)
+            dataset.background.data = radial_acceptance(
+                dataset.counts.data, offset, self.result.exclusion.data,
+                self.acceptance_bin_width.to_value(u.deg),
+            )  # fmt: skip
         dataset = self.safe.run(dataset, observation)
         if self.background_method == "ring":
             dataset = self.background.run(dataset.to_image())
