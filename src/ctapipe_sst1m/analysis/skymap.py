@@ -26,9 +26,23 @@ __all__ = [
     "SkyMapAnalysis",
     "SkyMapResult",
     "exclusion_mask",
+    "exclusion_regions",
     "radial_acceptance",
     "significance_distribution",
 ]
+
+
+def exclusion_regions(target, radius, extra=()):
+    """Exclusion circles: one of ``radius`` around ``target``, plus each ``extra`` circle given
+    as an ``'RA DEC RADIUS'`` string (ICRS degrees), the form of the ``extra_exclusions``
+    options of the sky-map and spectrum analyses."""
+    from astropy.coordinates import SkyCoord
+
+    regions = [CircleSkyRegion(target, radius)]
+    for text in extra:
+        ra, dec, size = (float(v) for v in text.split())
+        regions.append(CircleSkyRegion(SkyCoord(ra * u.deg, dec * u.deg), size * u.deg))
+    return regions
 
 
 def exclusion_mask(geom, regions):
@@ -234,13 +248,7 @@ class SkyMapAnalysis(Component):
         )
 
     def exclusion_regions(self, target):
-        from astropy.coordinates import SkyCoord
-
-        regions = [CircleSkyRegion(target, self.exclusion_radius)]
-        for text in self.extra_exclusions:
-            ra, dec, radius = (float(v) for v in text.split())
-            regions.append(CircleSkyRegion(SkyCoord(ra * u.deg, dec * u.deg), radius * u.deg))
-        return regions
+        return exclusion_regions(target, self.exclusion_radius, self.extra_exclusions)
 
     def start(self, target, energy_range):
         """Begin an accumulation; returns the `SkyMapResult`."""

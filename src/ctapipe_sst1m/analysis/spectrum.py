@@ -26,6 +26,7 @@ from regions import CircleSkyRegion, PointSkyRegion
 from scipy import stats
 
 from ..core.errors import SST1MInputError
+from .skymap import exclusion_regions
 
 __all__ = [
     "SpectrumAnalysis",
@@ -229,12 +230,7 @@ class SpectrumAnalysis(Component):
             bias_percent=self.bias_percent,
         )
         mask_geom = WcsGeom.create(skydir=target, binsz=0.02, width=8 * u.deg, frame="icrs")
-        regions = [CircleSkyRegion(target, self.exclusion_radius)]
-        for text in self.extra_exclusions:
-            from astropy.coordinates import SkyCoord
-
-            ra, dec, radius = (float(v) for v in text.split())
-            regions.append(CircleSkyRegion(SkyCoord(ra * u.deg, dec * u.deg), radius * u.deg))
+        regions = exclusion_regions(target, self.exclusion_radius, self.extra_exclusions)
         self.exclusion = ~mask_geom.region_mask(regions)
         self._reflected = ReflectedRegionsBackgroundMaker
         self.background = ReflectedRegionsBackgroundMaker(
