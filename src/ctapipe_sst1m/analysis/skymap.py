@@ -247,9 +247,6 @@ class SkyMapAnalysis(Component):
             axes=[axis],
         )
 
-    def exclusion_regions(self, target):
-        return exclusion_regions(target, self.exclusion_radius, self.extra_exclusions)
-
     def start(self, target, energy_range):
         """Begin an accumulation; returns the `SkyMapResult`."""
         from gammapy.datasets import MapDataset
@@ -261,7 +258,8 @@ class SkyMapAnalysis(Component):
         )
 
         self.geom = self.geometry(target, energy_range)
-        mask = exclusion_mask(self.geom, self.exclusion_regions(target))
+        regions = exclusion_regions(target, self.exclusion_radius, self.extra_exclusions)
+        mask = exclusion_mask(self.geom, regions)
         e_true = self.geom.axes["energy"].copy(name="energy_true")
         self.empty = MapDataset.create(self.geom, energy_axis_true=e_true, name="empty")
         # the energy dispersion is only needed by the edisp-bias safe mask
