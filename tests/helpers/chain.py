@@ -31,7 +31,7 @@ from pathlib import Path
 
 from ctapipe.core import run_tool
 
-__all__ = ["Chain", "build_chain", "ZENITH_NODES", "TEL_SETUPS"]
+__all__ = ["Chain", "build_chain", "build_night", "ZENITH_NODES", "TEL_SETUPS"]
 
 ZENITH_NODES = (20.0, 30.0, 40.0)
 TRAINING_ZENITH = 30.0
@@ -190,20 +190,26 @@ def build_chain(root):
                 ]
                 _run(MakeIrfsTool(), argv, root)
 
-    _build_night(root, chain)
+    build_night(root, chain)
     return chain
 
 
-def _build_night(root, chain):
+def build_night(root, chain, seed=NIGHT_SEED, night_root=None):
+    """The chain's toy night with ``seed`` under ``night_root`` (default ``root/night``):
+    ``dl1/`` runs and truth, ``stereo.dl1.h5``, ``stereo.dl2.h5`` and mono ``dl2/`` per run and
+    telescope. Returns ``night_root``. The benchmark of the seed-averaged bias uses it with new
+    seeds."""
     from ctapipe_sst1m.simulation.night import run_night
     from ctapipe_sst1m.tools.dl1_stereo import DL1StereoTool
 
-    chain.night.parent.mkdir(parents=True, exist_ok=True)
+    night_root = Path(night_root) if night_root is not None else root / "night"
+    dl1_dir = night_root / "dl1"
+    dl1_dir.parent.mkdir(parents=True, exist_ok=True)
     run_night(
-        chain.night,
+        dl1_dir,
         date=NIGHT_DATE,
         target="Crab",
-        seed=NIGHT_SEED,
+        seed=seed,
         n_runs=N_RUNS,
         run_duration=RUN_DURATION_S,
         config={
@@ -212,10 +218,12 @@ def _build_night(root, chain):
         },
         extra_args=("--runs-per-wobble=1",),
     )
-    argv = ["--tel1", f"{chain.night}/SST1M1_*.dl1.h5", "--tel2", f"{chain.night}/SST1M2_*.dl1.h5"]
-    _run(DL1StereoTool(), [*argv, "-o", chain.stereo_dl1], root)
-    _dl2(root, chain, chain.stereo_dl1, chain.stereo_dl2, "stereo")
-    (root / "night" / "dl2").mkdir(parents=True, exist_ok=True)
-    for dl1 in sorted(chain.night.glob("SST1M*.dl1.h5")):
-        out = root / "night" / "dl2" / dl1.name.replace(".dl1.h5", ".dl2.h5")
+    stereo_dl1, stereo_dl2 = night_root / "stereo.dl1.h5", night_root / "stereo.dl2.h5"
+    argv = ["--tel1", f"{dl1_dir}/SST1M1_*.dl1.h5", "--tel2", f"{dl1_dir}/SST1M2_*.dl1.h5"]
+    _run(DL1StereoTool(), [*argv, "-o", stereo_dl1], root)
+    _dl2(root, chain, stereo_dl1, stereo_dl2, "stereo")
+    (night_root / "dl2").mkdir(parents=True, exist_ok=True)
+    for dl1 in sorted(dl1_dir.glob("SST1M*.dl1.h5")):
+        out = night_root / "dl2" / dl1.name.replace(".dl1.h5", ".dl2.h5")
         _dl2(root, chain, dl1, out, "mono")
+    return night_root

@@ -65,3 +65,15 @@ def test_unknown_telescope_is_a_clear_error():
         SST1MArrayLayout().subarray((21, 23))
     with pytest.raises(ValueError, match="duplicate"):
         sst1m_subarray((21, 21))
+
+
+def test_telescope_types_by_id_follows_the_ids_not_the_set_order():
+    from ctapipe_sst1m.instrument import telescope_types_by_id
+
+    subarray = sst1m_subarray()
+    types = subarray.telescope_types
+    assert len(types) == 2 and types[0].name == types[1].name  # ctapipe's order: a set's
+    for order in (types, types[::-1]):
+        subarray.__dict__["telescope_types"] = tuple(order)  # the lazyproperty's cache
+        ids = [list(subarray.get_tel_ids_for_type(t)) for t in telescope_types_by_id(subarray)]
+        assert ids == [[21], [22]]

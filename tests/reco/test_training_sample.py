@@ -243,3 +243,25 @@ def test_tiny_capacities(capacity):
     _, rows_b = reservoir_rows(columns, 1000, capacity)
     assert len(rows_a["event_id"]) == capacity
     np.testing.assert_array_equal(rows_a["event_id"], rows_b["event_id"])
+
+
+def test_subsample_does_not_depend_on_what_was_drawn_before():
+    """The rows a model gets are a function of the events and the seed only: training tel 22
+    before tel 21 (ctapipe's order of two same-named telescope types is a set's) or another
+    model first must not change them."""
+    table = next(chunked(synthetic_events(5000), 5000))
+    other = next(chunked(synthetic_events(3000, seed=9), 3000))
+    first = TrainingSample(random_seed=4).subsample(table, 700, "energy")
+    sample = TrainingSample(random_seed=4)
+    sample.subsample(other, 100, "energy")
+    sample.subsample(other, 100, "gamma")
+    again = sample.subsample(table, 700, "energy")
+    assert len(first) == 700
+    assert np.array_equal(first["event_id"], again["event_id"])
+    assert np.all(np.diff(first["event_id"]) > 0)  # order kept
+    # another stream, another seed: another (uniform) choice
+    disp = TrainingSample(random_seed=4).subsample(table, 700, "disp")
+    reseeded = TrainingSample(random_seed=5).subsample(table, 700, "energy")
+    for rows in (disp, reseeded):
+        assert len(np.intersect1d(rows["event_id"], first["event_id"])) < 200  # ~98 expected
+    assert abs(np.mean(first["x"]) - 0.5) < 0.04

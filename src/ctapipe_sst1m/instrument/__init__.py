@@ -21,6 +21,7 @@ from .subarray import (
     SST1MArrayLayout,
     sst1m_subarray,
     sst1m_telescope_description,
+    telescope_types_by_id,
 )
 
 __all__ = [
@@ -42,4 +43,5 @@ __all__ = [
     "sst1m_optics",
     "sst1m_subarray",
     "sst1m_telescope_description",
+    "telescope_types_by_id",
 ]

@@ -34,6 +34,7 @@ __all__ = [
     "SST1MArrayLayout",
     "sst1m_subarray",
     "sst1m_telescope_description",
+    "telescope_types_by_id",
 ]
 
 DATA_TEL_IDS = (21, 22)
@@ -143,3 +144,14 @@ def sst1m_subarray(tel_ids=DATA_TEL_IDS, config=None, parent=None):
         Optional traitlets configuration / parent passed to :class:`SST1MArrayLayout`.
     """
     return SST1MArrayLayout(config=config, parent=parent).subarray(tel_ids)
+
+
+def telescope_types_by_id(subarray):
+    """The subarray's telescope types ordered by their lowest telescope id.
+
+    ctapipe orders ``SubarrayDescription.telescope_types`` by name only; the two SST-1M
+    telescopes have one name but different cameras (pulse shapes), so their order there is a
+    set's and changes between interpreters. Anything that loops over the types and carries
+    state from one to the next (logs, files, random streams) loops over this instead.
+    """
+    return sorted(subarray.telescope_types, key=lambda t: min(subarray.get_tel_ids_for_type(t)))

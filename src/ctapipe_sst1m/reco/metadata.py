@@ -263,7 +263,7 @@ def load_model(path, subarray=None, expected_sha256=None, parent=None, **kwargs)
         instance.parent = weakref.proxy(parent)
         instance.log = parent.log.getChild(instance.__class__.__name__)
     if subarray is not None:
-        if instance.subarray.telescope_types != subarray.telescope_types:
+        if set(instance.subarray.telescope_types) != set(subarray.telescope_types):
             instance.log.warning(
                 "Supplied subarray has different telescopes than subarray loaded from file"
             )

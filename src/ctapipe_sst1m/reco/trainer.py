@@ -25,6 +25,7 @@ from ctapipe.reco import DispReconstructor
 
 from ..config.processing import MODELS_JSON_KEY, read_processing_record
 from ..core import SST1MInputError, atomic_output, packaged_config_path, read_config_file
+from ..instrument import telescope_types_by_id
 from .dl2_models import check_dl1_file, open_dl1_file, warn_missing_tables
 from .forests import SST1MEnergyRegressor, SST1MParticleClassifier
 from .metadata import file_sha256, model_metadata, write_model, write_models_json
@@ -161,7 +162,7 @@ class ModelSetTrainer:
         recos = [energy, disp, classifier]
         with_protons = self.proton_loader is not None
         tests = {}
-        for tel_type in self.subarray.telescope_types:
+        for tel_type in telescope_types_by_id(self.subarray):
             tel_ids = self.subarray.get_tel_ids_for_type(tel_type)
             if set(tel_ids) & self.skip_tel_ids:
                 skipped = ", ".join(str(int(t)) for t in tel_ids)

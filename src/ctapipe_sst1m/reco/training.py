@@ -75,6 +75,9 @@ KEEP_DTYPE = ("obs_id", "event_id", "tel_id", "true_energy")
 # salts of the independent per-event random streams derived from one seed
 _SPLIT_SALT = 0x5EED_0001
 _PRIORITY_SALT = 0x5EED_0002
+#: one stream per model input subsampled to its size (`TrainingSample.subsample`)
+_SUBSAMPLE_SALTS = {"energy": 0x5EED_0003, "disp": 0x5EED_0004, "gamma": 0x5EED_0005,
+                    "proton": 0x5EED_0006}  # fmt: skip
 _MASK64 = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
 
 
@@ -463,10 +466,6 @@ class TrainingSample(Component):
         " a smaller sample is refused with the count after each cut.",
     ).tag(config=True)
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.rng = np.random.default_rng(self.random_seed)
-
     def train_capacity(self, two_stage=False):
         """Most training rows of one particle and telescope type any model can use.
 
@@ -530,24 +529,31 @@ class TrainingSample(Component):
             " more showers"
         )
 
-    def subsample(self, table, n):
-        """At most ``n`` rows, drawn without replacement, order kept."""
+    def subsample(self, table, n, stream):
+        """At most ``n`` rows, order kept: those of lowest event hash in ``stream``.
+
+        The choice is a pure function of the events and the seed (as the train/test split),
+        so a model gets the same rows whichever telescope type or model was trained before it;
+        a generator shared by all of them made the forests depend on the order of
+        ``SubarrayDescription.telescope_types``, which for two cameras of one name is a set's.
+        """
         if len(table) <= n:
             return table
-        idx = np.sort(self.rng.choice(len(table), n, replace=False))
-        return table[idx]
+        salt = _SUBSAMPLE_SALTS[stream]
+        priority = _event_hash(table["obs_id"], table["event_id"], self.random_seed, salt)
+        return table[np.sort(np.argsort(priority, kind="stable")[:n])]
 
     def fit_energy(self, regressor, key, gammas, what="gamma training events"):
         """Fit the energy model of ``key`` on up to ``n_training_events`` gammas."""
         prepared = _prepare(regressor, gammas, self.min_training_events, what)
-        table = self.subsample(prepared, self.n_training_events)
+        table = self.subsample(prepared, self.n_training_events, "energy")
         regressor.fit(key, table)
         return len(table)
 
     def fit_disp(self, disp, key, gammas, what="gamma training events"):
         """Fit the disp norm and sign models of ``key`` (projected true disp)."""
         prepared = _prepare(disp, gammas, self.min_training_events, what)
-        table = self.subsample(prepared, self.n_training_events)
+        table = self.subsample(prepared, self.n_training_events, "disp")
         table[disp.target] = compute_true_disp(table, project_disp=True)
         disp.fit(key, table)
         return len(table)
@@ -562,8 +568,8 @@ class TrainingSample(Component):
         n_g, n_p = classifier_sample_sizes(
             len(g), len(p), self.n_training_events, self.gamma_to_proton_training_ratio
         )
-        g = self.subsample(g, n_g)
-        p = self.subsample(p, n_p)
+        g = self.subsample(g, n_g, "gamma")
+        p = self.subsample(p, n_p, "proton")
         cols = [c for c in g.colnames if c in p.colnames]
         table = vstack([g[cols], p[cols]], metadata_conflicts="silent")
         classifier.fit(key, table)
