@@ -148,13 +148,6 @@ def test_theta2_excess_is_the_injected_gamma_count(closure):
     assert s["significance"] > 5
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "open (#18): the chain night is not reproducible between test runs; in some the"
-        " sky-map peak lies 0.39 deg from the target (on a pointing), in others 0.08 deg"
-    ),
-)
 def test_source_position_within_psf(closure):
     from gammapy.data import DataStore
     from gammapy.maps import Map
@@ -209,8 +202,9 @@ def test_spectrum_recovers_injected(closure):
 @pytest.mark.xfail(
     strict=True,
     reason="open: the lowest flux point (1.0-1.8 TeV, at the toy's energy threshold) lies 3.8 "
-    "sigma below the injected curve (2026-12-02 run; the others within 2.1 sigma); cause not "
-    "found yet (candidates: the interpolated IRFs at threshold, energy bias of the toy forests)",
+    "sigma below the injected curve (2026-12-02, chain now deterministic; the others within 2.1 "
+    "sigma); cause not found yet (candidates: the interpolated IRFs at threshold, energy bias of "
+    "the toy forests)",
 )
 def test_flux_points_follow_injected(closure):
     injected = _injected(closure["truth"])

@@ -9,6 +9,7 @@ from synthetic_dl3 import PSF_SIGMA, TARGET
 
 from ctapipe_sst1m.analysis.skymap import (
     SkyMapAnalysis,
+    background_coverage,
     radial_acceptance,
     significance_distribution,
 )
@@ -84,3 +85,18 @@ def test_radial_acceptance_follows_the_background_not_the_source():
     assert acceptance.sum(axis=0)[source].mean() == pytest.approx(truth[ring].mean(), rel=0.1)
     # it follows the radial fall-off
     assert acceptance.sum(axis=0)[50, 50] > 2 * acceptance.sum(axis=0)[50, 100]
+
+
+def test_background_coverage_tells_a_smooth_irf_from_spikes_and_leftovers():
+    y, x = np.mgrid[:61, :61]
+    offset = 0.05 * np.hypot(x - 30, y - 30)
+    smooth = np.stack([np.exp(-0.5 * (offset / 1.0) ** 2)] * 3) * 1e-3
+    assert background_coverage(smooth, offset, 1.2) == 1.0
+    spikes = np.zeros_like(smooth)  # three surviving protons
+    spikes[1, [10, 30, 40], [20, 31, 45]] = 1e-9
+    assert background_coverage(spikes, offset, 1.2) == pytest.approx(3 / np.sum(offset <= 1.2))
+    # interpolated between a node with and one without background: ~1e-82 everywhere
+    assert background_coverage(smooth * 1e-80, offset, 1.2) == 0.0
+    # pixels beyond offset_max do not count
+    far = np.where(offset > 1.2, 0.0, smooth)
+    assert background_coverage(far, offset, 1.2) == 1.0

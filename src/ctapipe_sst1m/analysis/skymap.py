@@ -27,6 +27,7 @@ __all__ = [
     "SkyMapResult",
     "exclusion_mask",
     "exclusion_regions",
+    "background_coverage",
     "radial_acceptance",
     "significance_distribution",
 ]
@@ -51,10 +52,27 @@ def exclusion_mask(geom, regions):
     return ~geom.to_image().region_mask(regions)
 
 
+def background_coverage(background, offset, offset_max):
+    """Fraction of the pixels within ``offset_max`` (deg) of the pointing where the background
+    cube (summed over energy) predicts more than 1e-12 counts.
+
+    A background IRF made from enough simulated cosmic rays covers the whole field of view
+    (fraction 1); one made from a handful of surviving protons is a few spikes (a few per cent),
+    and one interpolated from such nodes is ~1e-80 everywhere (fraction 0). Neither has the
+    shape of the background, which is all the ring and FoV methods take from it.
+    """
+    image = np.nan_to_num(np.asarray(background, float)).sum(axis=0)
+    inside = np.asarray(offset) <= offset_max
+    if not inside.any():
+        return 0.0
+    return float(np.count_nonzero(image[inside] > 1e-12) / np.count_nonzero(inside))
+
+
 def radial_acceptance(counts, offset, outside, bin_width):
     """Background template from the counts themselves, radially symmetric about the pointing.
 
-    Used when the background IRF is empty (too few simulated cosmic rays survive the cuts). In
+    Used when the background IRF does not cover the field of view (`background_coverage`: too
+    few simulated cosmic rays survive the cuts). In
     rings of ``bin_width`` around the pointing, the mean count per pixel outside the exclusion
     regions is the background rate of every pixel of the ring; the energy dependence is the
     spectrum of the counts outside the exclusions. The source region, excluded, does not
@@ -219,7 +237,17 @@ class SkyMapAnalysis(Component):
         physical_type=u.physical.angle,
         help=(
             "Width of the offset rings of the acceptance taken from the counts when the "
-            "background IRF is empty."
+            "background IRF does not cover the field of view."
+        ),
+    ).tag(config=True)
+    min_background_coverage = Float(
+        0.9,
+        min=0,
+        max=1,
+        help=(
+            "Fraction of the pixels within offset_max where the background IRF must predict a"
+            " background for its shape to be used; below it the acceptance is taken from the"
+            " run's own counts (radial, around the pointing)."
         ),
     ).tag(config=True)
     safe_mask_methods = List(
@@ -285,17 +313,23 @@ class SkyMapAnalysis(Component):
     def add(self, observation):
         """Reduce one observation and stack it."""
         dataset = self.maker.run(self.empty.copy(name=f"obs_{observation.obs_id}"), observation)
-        background = dataset.background.data
-        if not np.any(np.isfinite(background) & (background > 1e-12)):
-            # an empty background IRF (no cosmic ray survived the cuts in the IRF's MC) would
-            # mask everything (gammapy's safe mask drops bins without background): the
-            # acceptance is taken from the observation's own counts outside the exclusions
+        pointing = observation.get_pointing_icrs(observation.tmid)
+        offset = self.geom.to_image().separation(pointing).to_value(u.deg)
+        coverage = background_coverage(
+            dataset.background.data, offset, self.offset_max.to_value(u.deg)
+        )
+        if coverage < self.min_background_coverage:
+            # a background IRF of too few surviving cosmic rays (spikes, or ~0 everywhere)
+            # would leave the ring without acceptance and mask most pixels: the acceptance
+            # is taken from the observation's own counts outside the exclusions
             self.log.warning(
-                "obs %d: the background IRF is empty; radial acceptance from the run's counts",
+                "obs %d: the background IRF predicts a background in %.0f %% of the field of"
+                " view (SkyMapAnalysis.min_background_coverage %.0f %%); radial acceptance from"
+                " the run's counts",
                 observation.obs_id,
+                100 * coverage,
+                100 * self.min_background_coverage,
             )
-            pointing = observation.get_pointing_icrs(observation.tmid)
-            offset = self.geom.to_image().separation(pointing).to_value(u.deg)
             dataset.background.data = radial_acceptance(
                 dataset.counts.data, offset, self.result.exclusion.data,
                 self.acceptance_bin_width.to_value(u.deg),
