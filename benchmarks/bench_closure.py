@@ -26,7 +26,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests" / "helpers"))
 
-from chain import Chain, build_chain, build_night  # noqa: E402
+from chain import Chain, build_chain, build_night, injected_spectrum  # noqa: E402
 
 HL_CONFIG = """
 SpectrumAnalysis:
@@ -66,15 +66,8 @@ def analyse(chain, night_root):
 def pulls(summary, truth):
     """(amplitude pull, α pull) of the fit against the injected log-parabola."""
     import astropy.units as u
-    from gammapy.modeling.models import LogParabolaSpectralModel
 
-    spec = truth["source_spectrum"]
-    injected = LogParabolaSpectralModel.from_log10(
-        amplitude=spec["amplitude_TeV-1_cm-2_s-1"] * spec["flux_scale"] * u.Unit("TeV-1 cm-2 s-1"),
-        reference=spec["reference_energy_TeV"] * u.TeV,
-        alpha=spec["index"],
-        beta=spec["curvature"],
-    )
+    injected = injected_spectrum(truth)
     pars = summary["spectrum"]["parameters"]
     amp = injected(1 * u.TeV).to_value("TeV-1 cm-2 s-1")
     return (

@@ -172,15 +172,9 @@ def test_source_position_within_psf(closure):
 
 
 def _injected(truth):
-    from gammapy.modeling.models import LogParabolaSpectralModel
+    from chain import injected_spectrum
 
-    spec = truth["source_spectrum"]
-    return LogParabolaSpectralModel.from_log10(
-        amplitude=spec["amplitude_TeV-1_cm-2_s-1"] * spec["flux_scale"] * u.Unit("TeV-1 cm-2 s-1"),
-        reference=spec["reference_energy_TeV"] * u.TeV,
-        alpha=spec["index"],
-        beta=spec["curvature"],
-    )
+    return injected_spectrum(truth)
 
 
 def test_spectrum_recovers_injected(closure):

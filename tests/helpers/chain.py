@@ -31,7 +31,7 @@ from pathlib import Path
 
 from ctapipe.core import run_tool
 
-__all__ = ["Chain", "build_chain", "build_night", "ZENITH_NODES", "TEL_SETUPS"]
+__all__ = ["Chain", "build_chain", "build_night", "injected_spectrum", "ZENITH_NODES", "TEL_SETUPS"]
 
 ZENITH_NODES = (20.0, 30.0, 40.0)
 TRAINING_ZENITH = 30.0
@@ -227,3 +227,17 @@ def build_night(root, chain, seed=NIGHT_SEED, night_root=None):
         out = night_root / "dl2" / dl1.name.replace(".dl1.h5", ".dl2.h5")
         _dl2(root, chain, dl1, out, "mono")
     return night_root
+
+
+def injected_spectrum(truth):
+    """The night's source spectrum (a gammapy log-parabola) from its parsed ``truth.json``."""
+    import astropy.units as u
+    from gammapy.modeling.models import LogParabolaSpectralModel
+
+    spec = truth["source_spectrum"]
+    return LogParabolaSpectralModel.from_log10(
+        amplitude=spec["amplitude_TeV-1_cm-2_s-1"] * spec["flux_scale"] * u.Unit("TeV-1 cm-2 s-1"),
+        reference=spec["reference_energy_TeV"] * u.TeV,
+        alpha=spec["index"],
+        beta=spec["curvature"],
+    )

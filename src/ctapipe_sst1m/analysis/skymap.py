@@ -25,9 +25,9 @@ from regions import CircleSkyRegion
 __all__ = [
     "SkyMapAnalysis",
     "SkyMapResult",
+    "background_coverage",
     "exclusion_mask",
     "exclusion_regions",
-    "background_coverage",
     "radial_acceptance",
     "significance_distribution",
 ]
